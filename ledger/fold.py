@@ -1,0 +1,168 @@
+"""Pure replay: verified events in, deploy state out. No clock, no I/O.
+
+Events are applied in (Lamport clock, id) order, and every rule is a last-writer-wins register or a
+set pruned by such a register, so applying the same events in any order, or in any grouping, gives
+the same state. That is what lets a reader start from a checkpoint (the events that still matter,
+see ``State.retained``) and apply only what arrived since.
+
+Only verified events may be passed in: an event that does not verify must change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .events import (
+    Approve,
+    Build,
+    Claim,
+    Deployed,
+    Event,
+    Failed,
+    Hold,
+    Release,
+    Require,
+)
+
+
+def _later(new: Event, old: Event | None) -> bool:
+    return old is None or new.order > old.order
+
+
+@dataclass
+class State:
+    """Deploy state after replaying verified events."""
+
+    clock: int = 0
+    live: Event | None = None
+    kind_deploys: dict[str, Event] = field(default_factory=dict)
+    builds: dict[tuple[str, str], Event] = field(default_factory=dict)
+    requires: dict[str, Event] = field(default_factory=dict)
+    holds: dict[str, Event] = field(default_factory=dict)
+    release: Event | None = None
+    claim: Event | None = None
+    ends: dict[str, Event] = field(default_factory=dict)
+    approvals: dict[str, Event] = field(default_factory=dict)
+    failed: Event | None = None
+
+    def apply(self, event: Event) -> None:
+        """Fold one verified event in; commutative and idempotent."""
+        self.clock = max(self.clock, event.clock)
+        body = event.body
+        if isinstance(body, Build):
+            self._build(event, body)
+        elif isinstance(body, Deployed):
+            self._deployed(event, body)
+        elif isinstance(body, Failed):
+            if _later(event, self.failed):
+                self.failed = event
+            self._end(event, body.claim)
+        elif isinstance(body, Require):
+            if _later(event, self.kind_deploys.get(body.kind)):
+                self.requires[event.id] = event
+        elif isinstance(body, Hold):
+            if _later(event, self.release):
+                self.holds[event.id] = event
+        elif isinstance(body, Release):
+            if _later(event, self.release):
+                self.release = event
+                self.holds = {k: h for k, h in self.holds.items() if h.order > event.order}
+        elif isinstance(body, Claim):
+            if _later(event, self.claim):
+                self.claim = event
+                self.ends = {k: e for k, e in self.ends.items() if e.order > event.order}
+        elif isinstance(body, Approve):
+            self.approvals[event.id] = event
+
+    def _build(self, event: Event, body: Build) -> None:
+        if self.live is not None and event.order <= self.live.order:
+            return
+        for kind, fingerprint in body.work.items():
+            current = self.builds.get((kind, fingerprint))
+            if current is None or event.order < current.order:
+                self.builds[(kind, fingerprint)] = event
+
+    def _deployed(self, event: Event, body: Deployed) -> None:
+        if _later(event, self.live):
+            self.live = event
+            self.builds = {k: b for k, b in self.builds.items() if b.order > event.order}
+        for kind in body.ops:
+            if _later(event, self.kind_deploys.get(kind)):
+                self.kind_deploys[kind] = event
+                self.requires = {
+                    k: r for k, r in self.requires.items()
+                    if not (isinstance(r.body, Require) and r.body.kind == kind
+                            and r.order < event.order)
+                }
+        self._end(event, body.claim)
+
+    def _end(self, event: Event, claim_id: str) -> None:
+        if claim_id and (self.claim is None or event.order > self.claim.order):
+            self.ends[claim_id] = event
+
+    # Queries. They take the time as an argument: the fold itself never reads a clock.
+
+    def live_work(self) -> dict[str, str]:
+        """The work fingerprints production runs (empty before the first deploy)."""
+        return dict(self.live.body.work) if self.live and isinstance(self.live.body, Deployed) else {}
+
+    def claim_ended(self) -> bool:
+        """Whether the latest claim was ended by deployed/failed or a later release."""
+        if self.claim is None:
+            return True
+        if self.claim.id in self.ends:
+            return True
+        return self.release is not None and self.release.order > self.claim.order
+
+    def open_claim(self) -> Event | None:
+        """The latest claim if nothing ended it, expired or not."""
+        return None if self.claim_ended() else self.claim
+
+    def active_claim(self, now: datetime) -> Event | None:
+        """The claim holding the deploy lease at ``now``, if any."""
+        claim = self.open_claim()
+        if claim is not None and isinstance(claim.body, Claim) and now < claim.body.expires:
+            return claim
+        return None
+
+    def active_holds(self) -> list[Event]:
+        """Holds not released, oldest first."""
+        return sorted(self.holds.values(), key=lambda e: e.order)
+
+    def pending_requires(self) -> list[Event]:
+        """``require`` events no later deploy of their kind has run, oldest first."""
+        return sorted(self.requires.values(), key=lambda e: e.order)
+
+    def approval(self, commit: str, now: datetime) -> Event | None:
+        """A verified approval covering ``commit`` at ``now``, if any."""
+        for event in sorted(self.approvals.values(), key=lambda e: e.order, reverse=True):
+            body = event.body
+            if isinstance(body, Approve) and event.commit == commit and now < body.until:
+                return event
+        return None
+
+    def pending_since(self, kind: str, live_fingerprint: str) -> Event | None:
+        """The first build after the live deploy whose ``kind`` fingerprint differed from live."""
+        candidates = [b for (k, fp), b in self.builds.items() if k == kind and fp != live_fingerprint]
+        return min(candidates, key=lambda e: e.order) if candidates else None
+
+    def retained(self) -> list[Event]:
+        """The events that still matter: folding them gives this state, and so does folding them
+        with anything else this state has already absorbed. A checkpoint stores these."""
+        events: dict[str, Event] = {}
+        singles = (self.live, self.release, self.claim, self.failed)
+        groups = (self.kind_deploys, self.builds, self.requires, self.holds, self.ends,
+                  self.approvals)
+        for event in [*(e for e in singles if e), *(e for g in groups for e in g.values())]:
+            events[event.id] = event
+        return sorted(events.values(), key=lambda e: e.order)
+
+
+def fold(events: Iterable[Event], base: State | None = None) -> State:
+    """Replay verified ``events`` (on top of ``base``) in (clock, id) order."""
+    state = base if base is not None else State()
+    for event in sorted(events, key=lambda e: e.order):
+        state.apply(event)
+    return state

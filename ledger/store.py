@@ -1,0 +1,350 @@
+"""The only module that touches git.
+
+pygit2 does the object work (reading notes trees, writing fanned-out trees, commits); the ``git``
+executable does the transport (fetch, push) and compare-and-swap ref updates, so that fetch and
+push authenticate exactly as ``git push`` already does in the user's CI (credential helpers,
+``http.extraheader``, ``~/.netrc``, SSH agents) — libgit2 honours none of those.
+
+Notes trees: a note for object ``abcd…`` lives at ``abcd…`` (flat) or ``ab/cd…`` (fanned out, to any
+depth). We read every layout, and take the union when one object has notes at two depths. We write
+git-compatible fan-out: a tree level holding more than ``FANOUT_LIMIT`` notes is split into
+two-hex-digit subtrees, so one append rewrites O(log n) small trees instead of one huge one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from .errors import RemoteError, RepositoryError
+
+# Kept as module constants: pygit2's notes API borrows the ref-name string (see shared/facts.md).
+NOTES_REF = "refs/notes/deploys"
+FANOUT_LIMIT = 256
+GIT_TIMEOUT = 120.0
+
+_HEX = re.compile(r"[0-9a-f]+\Z")
+_OBJECT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+_REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")
+_TREE = pygit2.enums.FileMode.TREE
+_BLOB = pygit2.enums.FileMode.BLOB
+_IDENTITY = ("deploy-ledger", "deploy-ledger@invalid")
+
+
+def redact(text: str) -> str:
+    """Hide credentials embedded in URLs (``https://user:token@host``)."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the remote said about one push of the notes ref."""
+
+    accepted: bool
+    detail: str = ""
+
+
+class Store:
+    """A git repository holding a notes ref, and one remote to sync it with."""
+
+    def __init__(self, repo: Any, remote: str = "origin") -> None:
+        self.repo = repo
+        self.remote = remote
+        name = remote if _REMOTE_NAME.match(remote) else "url-" + _short_hash(remote)
+        self.tracking_ref = f"refs/notes/remotes/{name}/deploys"
+        pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 16 << 20)
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str] = ".", remote: str = "origin") -> Store:
+        """Open the repository containing ``path``."""
+        try:
+            found = pygit2.discover_repository(str(path))
+        except pygit2.GitError:
+            found = None
+        if not found:
+            raise RepositoryError(f"not a git repository: {os.path.abspath(path)}")
+        try:
+            return cls(pygit2.Repository(found), remote)
+        except pygit2.GitError as exc:
+            raise RepositoryError(f"cannot open repository {found}: {exc}") from None
+
+    # Repository facts -------------------------------------------------------------------------
+
+    @property
+    def workdir(self) -> Path | None:
+        return Path(self.repo.workdir) if self.repo.workdir else None
+
+    @property
+    def is_shallow(self) -> bool:
+        return bool(self.repo.is_shallow)
+
+    def resolve(self, rev: str) -> str:
+        """The full id of the commit ``rev`` names."""
+        try:
+            obj = self.repo.revparse_single(rev)
+            commit = obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise RepositoryError(f"no commit {rev!r} in this repository") from None
+        return str(commit.id)
+
+    def has_object(self, oid: str) -> bool:
+        try:
+            return oid in self.repo
+        except (ValueError, pygit2.GitError):
+            return False
+
+    def head_branch(self) -> str | None:
+        """The checked-out branch name, or None on a detached or unborn HEAD."""
+        if self.repo.head_is_unborn or self.repo.head_is_detached:
+            return None
+        return str(self.repo.head.shorthand)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool | None:
+        """Whether ``ancestor`` is reachable from ``descendant``; None when history is missing."""
+        if ancestor == descendant:
+            return True
+        if not (self.has_object(ancestor) and self.has_object(descendant)):
+            return None
+        try:
+            return bool(self.repo.descendant_of(descendant, ancestor))
+        except pygit2.GitError:
+            return None
+
+    def tree_files(self, commit: str) -> Iterator[tuple[str, str]]:
+        """(path, blob id) of every file in the commit's tree."""
+        try:
+            tree = self.repo[commit].peel(pygit2.Tree)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise RepositoryError(f"commit {commit[:12]} is not in this repository") from None
+        stack = [("", tree)]
+        repo = self.repo
+        while stack:
+            prefix, current = stack.pop()
+            for entry in current:
+                if entry.filemode == _TREE:
+                    stack.append((prefix + entry.name + "/", repo[entry.id]))
+                elif entry.type_str == "blob":
+                    yield prefix + entry.name, str(entry.id)
+
+    def config(self, key: str) -> str | None:
+        try:
+            return str(self.repo.config[key])
+        except (KeyError, pygit2.GitError):
+            return None
+
+    # Notes: reading ---------------------------------------------------------------------------
+
+    def tip(self, ref: str = NOTES_REF) -> str | None:
+        """The commit a notes ref points at, or None when it does not exist."""
+        try:
+            return str(self.repo.references[ref].target)
+        except (KeyError, pygit2.GitError):
+            return None
+
+    def _tree(self, commit: str | None) -> Any:
+        if commit is None:
+            return None
+        try:
+            return self.repo[commit].peel(pygit2.Tree)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise RepositoryError(f"notes commit {commit[:12]} is missing or not a commit") from None
+
+    def read_all(self, commit: str | None) -> dict[str, list[bytes]]:
+        """Every note in the notes commit: object id -> the note blobs (one per depth found)."""
+        notes: dict[str, list[bytes]] = {}
+        tree = self._tree(commit)
+        if tree is None:
+            return notes
+        repo = self.repo
+        stack = [("", tree)]
+        while stack:
+            prefix, current = stack.pop()
+            for entry in current:
+                path = prefix + entry.name
+                if entry.filemode == _TREE:
+                    if len(entry.name) == 2 and _HEX.match(entry.name) and len(path) < 64:
+                        stack.append((path, repo[entry.id]))
+                elif _OBJECT.match(path) and entry.type_str == "blob":
+                    notes.setdefault(path, []).append(repo[entry.id].data)
+        return notes
+
+    def note_blobs(self, commit: str | None, obj: str) -> list[bytes]:
+        """The note blobs for one object at every depth it appears in the notes commit."""
+        tree = self._tree(commit)
+        found: list[bytes] = []
+        depth = 0
+        while tree is not None and depth < len(obj):
+            rest = obj[depth:]
+            if rest in tree:
+                entry = tree[rest]
+                if entry.type_str == "blob":
+                    found.append(self.repo[entry.id].data)
+            sub = obj[depth : depth + 2]
+            tree = self.repo[tree[sub].id] if sub in tree and tree[sub].filemode == _TREE else None
+            depth += 2
+        return found
+
+    def changed_objects(self, old: str | None, new: str) -> set[str]:
+        """Objects whose notes differ between two notes commits (any layout on either side)."""
+        new_tree = self._tree(new)
+        if old is None:
+            return set(self.read_all(new))
+        diff = self._tree(old).diff_to_tree(new_tree)
+        changed: set[str] = set()
+        for delta in diff.deltas:
+            for path in (delta.old_file.path, delta.new_file.path):
+                obj = path.replace("/", "")
+                if _OBJECT.match(obj):
+                    changed.add(obj)
+        return changed
+
+    def commit_info(self, commit: str) -> tuple[str, list[str], str]:
+        """(message, parent ids, tree id) of a notes commit."""
+        try:
+            obj = self.repo[commit]
+        except (KeyError, ValueError):
+            raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
+        return obj.message, [str(p) for p in obj.parent_ids], str(obj.tree_id)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        base = self.repo.merge_base(a, b)
+        return str(base) if base else None
+
+    # Notes: writing ---------------------------------------------------------------------------
+
+    def write_tree(self, parent: str | None, updates: dict[str, bytes]) -> str:
+        """The notes tree of commit ``parent`` with ``updates`` (object -> new note text) applied,
+        each note moved to the deepest existing location for its object."""
+        base = self._tree(parent)
+        items = {obj: (obj, self.repo.create_blob(text)) for obj, text in updates.items()}
+        if base is None and not items:
+            return str(self.repo.TreeBuilder().write())
+        return str(self._write_level(base, items))
+
+    def create_commit(self, tree: str, parents: list[str], message: str) -> str:
+        """Write a notes commit; moves no ref."""
+        who = pygit2.Signature(*_IDENTITY)
+        return str(self.repo.create_commit(None, who, who, message, pygit2.Oid(hex=tree),
+                                           [pygit2.Oid(hex=p) for p in parents]))
+
+    def _write_level(self, tree: Any, updates: dict[str, tuple[str, Any]]) -> Any:
+        # updates: remaining-path -> (object id, blob oid) for notes below this level.
+        builder = self.repo.TreeBuilder(tree) if tree is not None else self.repo.TreeBuilder()
+        down: dict[str, dict[str, tuple[str, Any]]] = {}
+        for rest, item in updates.items():
+            sub = rest[:2]
+            if tree is not None and sub in tree and tree[sub].filemode == _TREE and len(rest) > 2:
+                down.setdefault(sub, {})[rest[2:]] = item
+                if builder.get(rest) is not None:
+                    builder.remove(rest)
+            else:
+                builder.insert(rest, item[1], _BLOB)
+        for sub, items in down.items():
+            builder.insert(sub, self._write_level(self.repo[tree[sub].id], items), _TREE)
+        oid = builder.write()
+        return self._split_if_large(oid)
+
+    def _split_if_large(self, oid: Any) -> Any:
+        tree = self.repo[oid]
+        flat = [e for e in tree if e.type_str == "blob" and _HEX.match(e.name) and len(e.name) > 2]
+        if len(flat) <= FANOUT_LIMIT:
+            return oid
+        builder = self.repo.TreeBuilder(tree)
+        groups: dict[str, dict[str, tuple[str, Any]]] = {}
+        for entry in flat:
+            sub = entry.name[:2]
+            existing = tree[sub] if sub in tree else None
+            if existing is not None and existing.filemode != _TREE:
+                continue
+            child = self.repo[existing.id] if existing is not None else None
+            if child is not None and entry.name[2:] in child:
+                continue  # a note at two depths: leave it; readers take the union
+            groups.setdefault(sub, {})[entry.name[2:]] = (entry.name, entry.id)
+            builder.remove(entry.name)
+        for sub, items in groups.items():
+            child = self.repo[tree[sub].id] if sub in tree else None
+            builder.insert(sub, self._write_level(child, items), _TREE)
+        return builder.write()
+
+    def update_ref(self, ref: str, new: str, old: str | None) -> bool:
+        """Compare-and-swap ``ref`` from ``old`` (None: must not exist) to ``new``."""
+        expected = old or "0" * len(new)
+        result = self._git("update-ref", "-m", "deploy-ledger", ref, new, expected, check=False)
+        return result.returncode == 0
+
+    def set_ref(self, ref: str, new: str | None) -> None:
+        """Point ``ref`` at ``new`` unconditionally (None deletes it); for remote-tracking refs."""
+        if new is None:
+            if self.tip(ref) is not None:
+                self.repo.references.delete(ref)
+            return
+        self.repo.references.create(ref, new, force=True)
+
+    # Transport (the git executable) -----------------------------------------------------------
+
+    def _git(self, *args: str, check: bool = True, timeout: float = GIT_TIMEOUT,
+             ) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C",
+                   GCM_INTERACTIVE="never", GIT_ASKPASS=os.environ.get("GIT_ASKPASS", "true"))
+        if not env.get("GIT_SSH_COMMAND") and not self.config("core.sshCommand"):
+            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        try:
+            result = subprocess.run(
+                ["git", *args], cwd=self.repo.workdir or self.repo.path, capture_output=True,
+                text=True, env=env, stdin=subprocess.DEVNULL, timeout=timeout, errors="replace")
+        except subprocess.TimeoutExpired:
+            raise RemoteError(f"git {args[0]} timed out after {timeout:.0f}s") from None
+        except OSError as exc:
+            raise RemoteError(f"cannot run git: {exc.strerror}") from None
+        if check and result.returncode != 0:
+            raise RemoteError(f"git {args[0]} failed: {_last_line(result.stderr)}")
+        return result
+
+    def fetch(self) -> str | None:
+        """Fetch the remote's notes ref into the remote-tracking ref; its tip, or None when the
+        remote has no ledger yet."""
+        spec = f"+{NOTES_REF}:{self.tracking_ref}"
+        result = self._git("fetch", "--no-tags", "--no-recurse-submodules", "--quiet",
+                           self.remote, spec, check=False)
+        if result.returncode != 0:
+            if "couldn't find remote ref" in result.stderr:
+                self.set_ref(self.tracking_ref, None)
+                return None
+            raise RemoteError(
+                f"cannot fetch {NOTES_REF} from {redact(self.remote)}: {_last_line(result.stderr)}")
+        return self.tip(self.tracking_ref)
+
+    def push(self, commit: str) -> PushResult:
+        """Push ``commit`` to the remote's notes ref without force: a compare-and-swap. A lost race
+        or a declined hook is ``accepted=False``; a transport failure raises ``RemoteError``."""
+        result = self._git("push", "--porcelain", self.remote, f"{commit}:{NOTES_REF}", check=False)
+        for line in result.stdout.splitlines():
+            flag, _, rest = line.partition("\t")
+            if rest.split("\t")[0].endswith(":" + NOTES_REF) and len(flag) == 1:
+                summary = rest.partition("\t")[2]
+                if flag == "!" or result.returncode != 0:
+                    return PushResult(False, redact(summary or _last_line(result.stderr)))
+                self.set_ref(self.tracking_ref, commit)
+                return PushResult(True, summary)
+        raise RemoteError(
+            f"cannot push {NOTES_REF} to {redact(self.remote)}: {_last_line(result.stderr)}")
+
+
+def _short_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    meaningful = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines
+    return redact(meaningful[-1] if meaningful else "no message from git")[:300]
