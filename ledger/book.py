@@ -122,7 +122,7 @@ class Book:
         else:
             check = self.verifier.verify(event.payload.encode("utf-8"), event.sig, now)
         if not check.ok and problems is not None:
-            problems.append(Problem(obj, number, event.id, check.reason))
+            problems.append(Problem(obj, number, event.key_id or event.id, check.reason))
         return event, check
 
     def load(self, now: datetime, *, tip: str | None | bool = True, full: bool = False,
@@ -157,7 +157,8 @@ class Book:
                 if pair is not None:
                     pairs.append(pair)
         if strict:
-            problems = [Problem(e.commit, 0, e.id, c.reason) for e, c in pairs if not c.ok]
+            problems = [Problem(e.commit, 0, e.key_id or e.id, c.reason) for e, c in pairs
+                        if not c.ok]
         pairs.sort(key=lambda p: p[0].order)
         state = fold(e for e, c in pairs if c.ok)
         return Loaded(head, state, problems, pairs, None, depth, len(pairs))
@@ -182,7 +183,8 @@ class Book:
                 if pair[1].ok:
                     new.append(pair[0])
                 elif strict:
-                    problems.append(Problem(obj, number, pair[0].id, pair[1].reason))
+                    problems.append(Problem(obj, number, pair[0].key_id or pair[0].id,
+                                            pair[1].reason))
         return Loaded(head, fold(new, _copy(state)), problems, None, base, 0, decoded)
 
     def _find_checkpoint(self, head: str, now: datetime) -> tuple[str | None, State | None, int]:

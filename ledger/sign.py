@@ -104,6 +104,22 @@ def _key_text(env: str) -> str:
     return value
 
 
+def _b64_text(text: str) -> str | None:
+    try:
+        return base64.b64decode(text, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _load_private(text: str) -> object | None:
+    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+
+    try:
+        return load_ssh_private_key(text.encode("ascii", "replace"), password=None)
+    except Exception:
+        return None
+
+
 class SshSigner:
     """Signs with an Ed25519 private key (OpenSSH format) taken from an environment variable."""
 
@@ -111,25 +127,20 @@ class SshSigner:
 
     def __init__(self, env: str) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import (
-            Encoding,
-            PublicFormat,
-            load_ssh_private_key,
-        )
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-        text = _key_text(env).strip().replace("\\n", "\n")
-        if "BEGIN" not in text:
+        text: str | None = _key_text(env).strip().replace("\\n", "\n")
+        if text and "BEGIN" not in text:
             # CI web forms often take one line only: accept the key base64-encoded as a whole.
-            try:
-                text = base64.b64decode(text, validate=True).decode("ascii")
-            except (binascii.Error, ValueError):
-                raise SigningKeyError(f"${env} does not hold an OpenSSH private key") from None
-        try:
-            key = load_ssh_private_key(text.encode("ascii", "replace"), password=None)
-        except Exception:
-            # cryptography's messages may quote the input: report without any of it.
+            text = _b64_text(text)
+        if text is None:
+            raise SigningKeyError(f"${env} does not hold an OpenSSH private key")
+        # Errors are raised outside the except blocks so that no exception holding (or quoting)
+        # the key ever hangs off ours as __context__.
+        key = _load_private(text)
+        if key is None:
             raise SigningKeyError(
-                f"${env} does not hold a readable, unencrypted OpenSSH private key") from None
+                f"${env} does not hold a readable, unencrypted OpenSSH private key")
         if not isinstance(key, Ed25519PrivateKey):
             raise SigningKeyError(f"${env} holds a key that is not Ed25519")
         self._key = key

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import KEY_ENV, CI_PREFIXES, PINNED_ENV, GitDaemon
+
+from ledger.book import Book
+from ledger.sign import SshSigner, SshVerifier, generate_ed25519
+from ledger.signers import AllowedSigners
+from ledger.store import Store
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="run the long fault and scale runs")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Blank global git config, fixed identity, no CI variables from the machine running us."""
+    for name in list(os.environ):
+        if name.startswith(CI_PREFIXES) or name == "CI":
+            monkeypatch.delenv(name)
+    for name, value in PINNED_ENV.items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+
+
+class Keys:
+    """An Ed25519 key pair exported as the CI secret, and an allowed_signers text for it."""
+
+    def __init__(self, identity: str = "ci@example.com") -> None:
+        self.private, self.public = generate_ed25519()
+        self.identity = identity
+
+    def allowed(self, options: str = 'namespaces="deploy-ledger"') -> str:
+        return f"{self.identity} {options} {self.public}\n".replace("  ", " ")
+
+    def verifier(self, *others: Keys) -> SshVerifier:
+        text = "".join(k.allowed() for k in (self, *others))
+        return SshVerifier(AllowedSigners.parse(text))
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> Keys:
+    pair = Keys()
+    monkeypatch.setenv(KEY_ENV, pair.private)
+    return pair
+
+
+def make_book(path: Path, keys: Keys, *, signed: bool = True) -> Book:
+    return Book(Store.discover(path), keys.verifier(), SshSigner(KEY_ENV) if signed else None,
+                sleep=lambda _s: None)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[GitDaemon]:
+    served = tmp_path / "served"
+    served.mkdir()
+    running = GitDaemon(served)
+    yield running
+    running.stop()

@@ -1,0 +1,150 @@
+"""Shared test helpers: real git repositories, keys and workers for parallel processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_ENV = "DEPLOY_LEDGER_KEY"
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
+
+PINNED_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_AUTHOR_DATE": "2026-11-23T08:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-11-23T08:00:00Z",
+    "GIT_TERMINAL_PROMPT": "0",
+    "TZ": "UTC",
+}
+CI_PREFIXES = ("TRAVIS", "GITHUB_", "GITLAB", "CI_", "DEPLOY_LEDGER")
+
+
+def clean_env() -> dict[str, str]:
+    """The process environment with CI variables removed and git pinned."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CI_PREFIXES) and k != "CI"}
+    env.update(PINNED_ENV)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def git(cwd: Path | str, *args: str, check: bool = True, env: dict[str, str] | None = None,
+        input: str | None = None) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                            env=env or clean_env(), input=input)
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def commit_file(work: Path, path: str, text: str, message: str = "change") -> str:
+    target = work / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+    return git(work, "rev-parse", "HEAD").strip()
+
+
+def make_origin(base: Path) -> tuple[Path, Path]:
+    """A bare origin and a working clone with one pushed commit on main."""
+    origin = base / "origin.git"
+    work = base / "work"
+    git(base, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(base, "init", "-q", "-b", "main", str(work))
+    commit_file(work, "README", "hello\n", "initial")
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "push", "-q", "origin", "main")
+    return origin, work
+
+
+def clone(url: str, dest: Path, *args: str) -> Path:
+    git(dest.parent, "clone", "-q", *args, url, str(dest))
+    return dest
+
+
+def notes_on_origin(origin: Path) -> list[str]:
+    """Every event line of the origin's notes ref, via plain git."""
+    lines = []
+    listing = git(origin, "notes", "--ref=deploys", "list", check=False)
+    for row in listing.splitlines():
+        _note, obj = row.split()
+        text = git(origin, "notes", "--ref=deploys", "show", obj)
+        lines += [line for line in text.splitlines() if line.startswith("event.")]
+    return lines
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class GitDaemon:
+    """``git daemon`` serving a folder of bare repositories on loopback, push enabled."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
+             "--listen=127.0.0.1", f"--port={self.port}", f"--base-path={base}", str(base)],
+            env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("git daemon did not start")
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``deploy-ledger`` as a user would, in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True,
+                          text=True, env=env or clean_env(), timeout=timeout)
+
+
+def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: str,
+                  index: int, out: str) -> None:
+    """A separate process appending one event per round, all processes starting each round at
+    once; writes the ids it recorded to ``out``."""
+    os.environ[KEY_ENV] = key
+    for name, value in PINNED_ENV.items():
+        os.environ[name] = value
+    from ledger.book import Book, Draft
+    from ledger.events import Author, Build
+    from ledger.sign import SshSigner, SshVerifier
+    from ledger.signers import AllowedSigners
+    from ledger.store import Store
+
+    store = Store.discover(path)
+    book = Book(store, SshVerifier(AllowedSigners.parse(allowed)), SshSigner(KEY_ENV))
+    head = store.resolve("HEAD")
+    ids = []
+    for round_ in range(rounds):
+        barrier.wait()  # type: ignore[attr-defined]
+        draft = Draft(Build({"migrate": f"{index}-{round_}"}), head,
+                      Author("test", f"{index}-{round_}"))
+        ids += [e.id for e in book.record([draft], T0)]
+    Path(out).write_text("\n".join(ids) + "\n")

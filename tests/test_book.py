@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import Keys, make_book
+from helpers import KEY_ENV, T0, GitDaemon, append_worker, clone, commit_file, git, make_origin
+from helpers import notes_on_origin
+
+from ledger.book import CHECKPOINT_EVERY, Book, Draft, Loaded
+from ledger.errors import PushRejected, RemoteError
+from ledger.events import (
+    Author,
+    Build,
+    Claim,
+    Deployed,
+    Hold,
+    Release,
+    new_event,
+    payload_id,
+    render_note,
+)
+from ledger.sign import SshSigner, SshVerifier
+from ledger.signers import AllowedSigners
+from ledger.store import NOTES_REF, Store
+
+BY = Author("travis", "1", "https://travis.example/1")
+
+
+def draft(book: Book, body: object = None, rev: str = "HEAD") -> Draft:
+    return Draft(body or Hold("x"), book.store.resolve(rev), BY)  # type: ignore[arg-type]
+
+
+def ids_on_origin(origin: Path) -> set[str]:
+    return {line.split(" ", 1)[0].split("-", 1)[1] for line in notes_on_origin(origin)}
+
+
+@pytest.fixture(params=["file", "git"])
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str, Path]:
+    """(bare origin, URL to clone it by, its first working clone) over file:// or git://."""
+    served = tmp_path / "served"
+    served.mkdir()
+    origin, work = make_origin(served)
+    if request.param == "file":
+        return origin, f"file://{origin}", work
+    daemon = GitDaemon(served)
+    request.addfinalizer(daemon.stop)
+    return origin, daemon.url("origin.git"), work
+
+
+def test_two_clones_diverge_and_both_survive_the_sync(tmp_path: Path, keys: Keys,
+                                                      remote: tuple[Path, str, Path]) -> None:
+    origin, url, _work = remote
+    a = make_book(clone(url, tmp_path / "a"), keys)
+    b = make_book(clone(url, tmp_path / "b"), keys)
+    assert a.store.fetch() is None  # first run: no ledger on the remote yet, not an error
+    first = a.record([draft(a, Hold("a1"))], T0)
+    offline = b.record([draft(b, Hold("b1"))], T0, push=False)
+    second = a.record([draft(a, Hold("a2"))], T0)
+    b.push()  # diverged: fetch, union-merge, push
+    assert ids_on_origin(origin) == {e.id for e in first + offline + second}
+    merged = git(origin, "log", "--format=%P", "-1", NOTES_REF).split()
+    assert len(merged) == 2  # a real two-parent notes merge commit
+    # Lamport clocks: a2 saw a1 (clock 2); b1 saw nothing (clock 1).
+    assert [e.clock for e in first + second + offline] == [1, 2, 1]
+    a.pull()
+    assert a.load(T0).state.clock == 2
+    assert a.record([draft(a, Hold("a3"))], T0)[0].clock == 3
+
+
+def test_depth_one_clone_reads_appends_and_pushes(tmp_path: Path, keys: Keys,
+                                                  remote: tuple[Path, str, Path]) -> None:
+    origin, url, work = remote
+    old = git(work, "rev-parse", "HEAD").strip()
+    make_book(work, keys).record([Draft(Hold("on an old commit"), old, BY)], T0)
+    for i in range(3):
+        commit_file(work, f"f{i}", str(i))
+    git(work, "push", "-q", "origin", "main")
+    shallow = clone(url, tmp_path / "shallow", "--depth=1")
+    book = make_book(shallow, keys)
+    assert book.store.is_shallow and not book.store.has_object(old)
+    book.pull()
+    holds = [e for e, c in book.load(T0, full=True).events or [] if c.ok]
+    assert [e.commit for e in holds] == [old]  # a note on a commit outside the shallow history
+    book.record([draft(book, Hold("from the shallow clone"))], T0)
+    assert len(ids_on_origin(origin)) == 2
+    assert (shallow / ".git" / "shallow").exists()
+    git(shallow, "rev-list", "HEAD")  # history still walkable: the clone is not broken
+
+
+def test_rejected_push_is_retried_then_reported(tmp_path: Path, keys: Keys) -> None:
+    origin, work = make_origin(tmp_path)
+    hook = origin / "hooks" / "pre-receive"
+    counter = tmp_path / "count"
+    counter.write_text("0")
+    hook.write_text(f"#!/bin/sh\nn=$(cat {counter}); echo $((n+1)) > {counter}\n"
+                    f'[ "$n" -ge 2 ] || {{ echo "declined $n" >&2; exit 1; }}\n')
+    hook.chmod(0o755)
+    book = make_book(work, keys)
+    events = book.record([draft(book)], T0)  # rejected twice by the hook, then accepted
+    assert counter.read_text().strip() == "3"
+    assert ids_on_origin(origin) == {events[0].id}
+    hook.write_text("#!/bin/sh\necho no >&2\nexit 1\n")
+    with pytest.raises(PushRejected, match="pre-receive hook declined"):
+        book.record([draft(book, Hold("never lands"))], T0)
+    assert len(book.load(T0, full=True).events or []) == 2  # kept locally for the next sync
+    assert ids_on_origin(origin) == {events[0].id}
+
+
+def test_unreachable_remote_is_a_remote_error(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    git(work, "remote", "set-url", "origin", "https://user:hunter2@127.0.0.1:1/nothing.git")
+    book = make_book(work, keys)
+    with pytest.raises(RemoteError) as info:
+        book.pull()
+    assert "hunter2" not in str(info.value) and "cannot fetch" in str(info.value)
+
+
+def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
+    origin, work = make_origin(tmp_path)
+    procs, rounds = 8, 20
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(procs)
+    workers = []
+    for i in range(procs):
+        path = clone(str(origin), tmp_path / f"w{i}")
+        workers.append(ctx.Process(target=append_worker, args=(
+            str(path), rounds, barrier, keys.private, keys.allowed(), i, str(tmp_path / f"ids{i}"))))
+    for proc in workers:
+        proc.start()
+    for proc in workers:
+        proc.join(600)
+        assert proc.exitcode == 0
+    recorded = set()
+    for i in range(procs):
+        recorded |= set((tmp_path / f"ids{i}").read_text().split())
+    assert len(recorded) == procs * rounds
+    assert ids_on_origin(origin) == recorded
+    loaded = make_book(work, keys)
+    loaded.pull()
+    assert len(loaded.load(T0, full=True).events or []) == procs * rounds
+
+
+def _tamper(book: Book, text_edit: tuple[str, str] | None, body: object, signer_env: str | None,
+            fix: Callable[[str], str] = lambda line: line) -> str:
+    """Write one bad event straight into the notes; returns its line."""
+    head = book.store.resolve("HEAD")
+    event = new_event(body, clock=50, time=T0, commit=head, by=Author(human="mallory"))  # type: ignore[arg-type]
+    if signer_env is not None:
+        event = event.with_sig(SshSigner(signer_env).sign(event.payload.encode()))
+    line = event.line()
+    if text_edit:
+        line = fix(line.replace(*text_edit))
+    tip = book.store.tip()
+    existing = book.store.note_blobs(tip, head)[0].decode().splitlines()
+    tree = book.store.write_tree(tip, {head: render_note(existing + [line]).encode()})
+    book.store.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "forged\n"), tip)
+    return line
+
+
+def test_bad_events_change_nothing_and_are_named(tmp_path: Path, keys: Keys,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _origin, work = make_origin(tmp_path)
+    book = make_book(work, keys)
+    book.record([draft(book, Deployed((), {"migrate": "live"})), draft(book, Hold("real hold"))],
+                T0)
+    before = book.load(T0)
+    mallory = Keys("mallory@example.com")
+    monkeypatch.setenv("MALLORY_KEY", mallory.private)
+    def rekeyed(line: str) -> str:  # the flip plus a recomputed id: only the signature tells
+        payload = line.split(" = ", 1)[1].rsplit(", sig = ", 1)[0] + " }"
+        return line.replace(line.split(" ", 1)[0].split("-", 1)[1], payload_id(payload))
+
+    bad = [
+        _tamper(book, ('"fake"', '"fakf"'), Release("fake"), KEY_ENV),
+        _tamper(book, ('"fake"', '"fakf"'), Release("fake"), KEY_ENV, fix=rekeyed),
+        _tamper(book, None, Deployed((), {"migrate": "forged"}), "MALLORY_KEY"),
+        _tamper(book, None, Release("unsigned"), None),
+    ]
+    after = book.load(T0, full=True, strict=False)
+    assert after.state.live == before.state.live
+    assert after.state.active_holds() == before.state.active_holds()
+    reasons = {p.event_id: p.reason for p in after.problems}
+    assert set(reasons) == {line.split(" ", 1)[0].split("-", 1)[1] for line in bad}
+    assert sorted(reasons.values()) == sorted([
+        "the id in its key does not match its content",
+        "signature does not match the event",
+        f"key {SshSigner('MALLORY_KEY').fingerprint} is not in allowed_signers",
+        "unsigned",
+    ])
+    assert all(p.commit == book.store.resolve("HEAD") for p in after.problems)
+    # Our key removed from allowed_signers: its events stop counting.
+    revoked = Book(book.store, Keys("nobody@example.com").verifier(), None)
+    assert revoked.load(T0, full=True).state.live is None
+
+
+def test_checkpoints_make_reads_incremental_and_exact(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    book = make_book(work, keys)
+    for i in range(CHECKPOINT_EVERY * 3):
+        book.record([draft(book, Build({"migrate": f"fp{i % 4}"}))], T0, push=False)
+    quick = book.load(T0)
+    full = book.load(T0, full=True)
+    assert quick.checkpoint is not None and quick.decoded < CHECKPOINT_EVERY
+    assert full.decoded == CHECKPOINT_EVERY * 3
+    assert quick.state == full.state
+    # Another trust configuration cannot use this checkpoint: it replays everything.
+    other = Book(book.store, Keys("x@y").verifier(keys), None)
+    assert other.load(T0).checkpoint is None
+    # Events removed behind our back: the checkpoint no longer describes the ledger.
+    tip = book.store.tip()
+    head = book.store.resolve("HEAD")
+    lines = book.store.note_blobs(tip, head)[0].decode().splitlines()
+    tree = book.store.write_tree(tip, {head: render_note(lines[:-3]).encode()})
+    book.store.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "drop\n"), tip)
+    after = book.load(T0)
+    assert after.checkpoint is None and after.decoded == CHECKPOINT_EVERY * 3 - 2
+
+
+def test_checkpoint_expires_with_the_trust_window(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    allowed = keys.allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
+    book = Book(Store.discover(work), SshVerifier(AllowedSigners.parse(allowed)),
+                SshSigner(KEY_ENV))
+    for _ in range(CHECKPOINT_EVERY + 1):
+        book.record([draft(book)], T0, push=False)
+    assert book.load(T0).checkpoint is not None
+    late = book.load(T0 + timedelta(days=30))
+    assert late.checkpoint is None and late.state.active_holds() == []
+
+
+def test_exclusive_push_lets_exactly_one_claim_land(tmp_path: Path, keys: Keys) -> None:
+    origin, work = make_origin(tmp_path)
+    a = make_book(clone(str(origin), tmp_path / "a"), keys)
+    b = make_book(clone(str(origin), tmp_path / "b"), keys)
+    lease = Claim(("migrate",), T0 + timedelta(hours=2))
+
+    def claim_if_free(book: Book, loaded: Loaded) -> list[Draft] | None:
+        if loaded.state.active_claim(T0) is not None:
+            return None
+        return [draft(book, lease)]
+
+    calls = []
+
+    def b_decides(loaded: Loaded) -> list[Draft] | None:
+        calls.append(loaded.state.active_claim(T0))
+        if len(calls) == 1:  # between B's decision and B's push, A takes the lease
+            assert a.push_exclusive(T0, lambda s: claim_if_free(a, s))[1]
+        return claim_if_free(b, loaded)
+
+    _loaded, won = b.push_exclusive(T0, b_decides)
+    assert won is None and calls[0] is None and calls[1] is not None
+    claims = [line for line in notes_on_origin(origin) if 'type = "claim"' in line]
+    assert len(claims) == 1 and "provider" in claims[0]

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import base64
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import Keys
+from helpers import KEY_ENV
+
+from ledger.errors import SigningKeyError, TrustError
+from ledger.events import Author, Hold, new_event
+from ledger.sign import HmacSigner, HmacVerifier, SshSigner, SshVerifier, armor
+from ledger.signers import AllowedSigners
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+def _event_payload() -> bytes:
+    event = new_event(Hold("incident"), clock=1, time=NOW, commit="a" * 40, by=Author(human="x"))
+    return event.payload.encode()
+
+
+def _ssh_verify(tmp_path: Path, allowed: str, identity: str, payload: bytes,
+                sig: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "allowed_signers").write_text(allowed)
+    (tmp_path / "event").write_bytes(payload)
+    (tmp_path / "event.sig").write_text(armor(base64.b64decode(sig.removeprefix("ssh:"))))
+    with (tmp_path / "event").open("rb") as stdin:
+        return subprocess.run(
+            ["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "allowed_signers"), "-I", identity,
+             "-n", "deploy-ledger", "-s", str(tmp_path / "event.sig")],
+            stdin=stdin, capture_output=True, text=True)
+
+
+def test_openssh_accepts_our_signature_and_rejects_a_flipped_byte(tmp_path: Path,
+                                                                  keys: Keys) -> None:
+    payload = _event_payload()
+    sig = SshSigner(KEY_ENV).sign(payload)
+    ok = _ssh_verify(tmp_path, keys.allowed(), keys.identity, payload, sig)
+    assert ok.returncode == 0, ok.stderr
+    assert 'Good "deploy-ledger" signature for ci@example.com' in ok.stdout
+    flipped = bytearray(payload)
+    flipped[10] ^= 1
+    bad = _ssh_verify(tmp_path, keys.allowed(), keys.identity, bytes(flipped), sig)
+    assert bad.returncode != 0
+
+
+def test_we_accept_what_ssh_keygen_signs(tmp_path: Path, keys: Keys) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(keys.private)
+    key_file.chmod(0o600)
+    payload = _event_payload()
+    signed = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", str(key_file), "-n",
+                             "deploy-ledger"], input=payload, capture_output=True, check=True)
+    armored = signed.stdout.decode().splitlines()[1:-1]
+    check = keys.verifier().verify(payload, "ssh:" + "".join(armored), NOW)
+    assert check.ok and check.signer == keys.identity
+
+
+def test_verifier_rules(keys: Keys) -> None:
+    payload = _event_payload()
+    sig = SshSigner(KEY_ENV).sign(payload)
+    other = Keys("other@example.com")
+    assert keys.verifier().verify(payload, sig, NOW).ok
+    assert keys.verifier().verify(payload + b" ", sig, NOW).reason == \
+        "signature does not match the event"
+    assert "is not in" in other.verifier().verify(payload, sig, NOW).reason
+    assert keys.verifier().verify(payload, None, NOW).reason == "unsigned"
+    wrong_ns = SshVerifier(AllowedSigners.parse(keys.allowed('namespaces="git"')))
+    assert "namespace" in wrong_ns.verify(payload, sig, NOW).reason
+    no_opts = SshVerifier(AllowedSigners.parse(keys.allowed("")))
+    assert no_opts.verify(payload, sig, NOW).ok
+
+
+def test_valid_before_and_after(keys: Keys) -> None:
+    payload = _event_payload()
+    sig = SshSigner(KEY_ENV).sign(payload)
+    expired = SshVerifier(AllowedSigners.parse(keys.allowed('valid-before="20261101Z"')))
+    assert "not valid" in expired.verify(payload, sig, NOW).reason
+    future = SshVerifier(AllowedSigners.parse(keys.allowed('valid-after="20270101Z"')))
+    assert not future.verify(payload, sig, NOW).ok
+    window = SshVerifier(AllowedSigners.parse(
+        keys.allowed('namespaces="deploy-ledger",valid-after="20261101Z",valid-before="20261201Z"')))
+    assert window.verify(payload, sig, NOW).ok
+    lo, hi = window.stable_interval(NOW)
+    assert lo == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert hi == datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+def test_bad_allowed_signers_is_a_trust_error(keys: Keys) -> None:
+    with pytest.raises(TrustError, match="allowed_signers:1"):
+        AllowedSigners.parse("ci@example.com ssh-ed25519 !!!notbase64\n")
+    with pytest.raises(TrustError, match="unknown option"):
+        AllowedSigners.parse(keys.allowed("bogus=1"))
+
+
+def test_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET", "correct horse battery staple")
+    payload = _event_payload()
+    sig = HmacSigner("SECRET").sign(payload)
+    assert "correct horse" not in sig
+    assert HmacVerifier("SECRET").verify(payload, sig, NOW).ok
+    assert not HmacVerifier("SECRET").verify(payload + b"x", sig, NOW).ok
+    monkeypatch.setenv("SECRET", "another secret")
+    assert "different HMAC secret" in HmacVerifier("SECRET").verify(payload, sig, NOW).reason
+    monkeypatch.delenv("SECRET")
+    assert "not set" in HmacVerifier("SECRET").verify(payload, sig, NOW).reason
+
+
+@pytest.mark.parametrize("value", [
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretsecretsecret\n-----END OPENSSH PRIVATE KEY-----",
+    "secretsecretsecret-not-a-key",
+    "",
+])
+def test_malformed_key_errors_never_show_the_key(monkeypatch: pytest.MonkeyPatch,
+                                                 value: str) -> None:
+    monkeypatch.setenv(KEY_ENV, value)
+    with pytest.raises(SigningKeyError) as info:
+        SshSigner(KEY_ENV)
+    assert "secret" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_key_accepted_with_escaped_newlines_or_base64(monkeypatch: pytest.MonkeyPatch,
+                                                      keys: Keys) -> None:
+    expected = SshSigner(KEY_ENV).fingerprint
+    monkeypatch.setenv(KEY_ENV, keys.private.replace("\n", "\\n"))
+    assert SshSigner(KEY_ENV).fingerprint == expected
+    monkeypatch.setenv(KEY_ENV, base64.b64encode(keys.private.encode()).decode())
+    assert SshSigner(KEY_ENV).fingerprint == expected
+    assert "PRIVATE" not in repr(SshSigner(KEY_ENV))
+
+
+def test_stable_interval_without_validity_is_unbounded(keys: Keys) -> None:
+    assert keys.verifier().stable_interval(NOW + timedelta(days=400)) == (None, None)

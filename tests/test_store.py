@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pygit2
+from conftest import Keys, make_book
+from helpers import KEY_ENV, git, make_origin
+
+from ledger.book import Draft
+from ledger.events import Author, Body, Build, Hold, decode_line, new_event, render_note
+from ledger.sign import SshSigner
+from ledger.store import FANOUT_LIMIT, NOTES_REF, Store
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+BY = Author("travis", "7")
+
+
+def signed_line(body: Body, commit: str, clock: int) -> str:
+    event = new_event(body, clock=clock, time=NOW, commit=commit, by=BY)
+    return event.with_sig(SshSigner(KEY_ENV).sign(event.payload.encode())).line()
+
+
+def make_blobs(work: Path, count: int) -> list[str]:
+    names = []
+    for i in range(count):
+        path = work / f"blob{i}"
+        path.write_text(f"object {i}\n")
+        names.append(str(path))
+    out = git(work, "hash-object", "-w", "--stdin-paths", input="\n".join(names) + "\n")
+    for name in names:
+        os.unlink(name)
+    return out.split()
+
+
+def write_notes(store: Store, notes: dict[str, str]) -> str:
+    parent = store.tip()
+    tree = store.write_tree(parent, {o: render_note([t]).encode() for o, t in notes.items()})
+    commit = store.create_commit(tree, [parent] if parent else [], "test\n")
+    assert store.update_ref(NOTES_REF, commit, parent)
+    return commit
+
+
+def test_git_reads_what_we_write_flat_and_fanned_out(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    store = Store.discover(work)
+    objects = make_blobs(work, FANOUT_LIMIT * 2)
+    lines = {obj: signed_line(Hold(f"n{i}"), obj, i + 1) for i, obj in enumerate(objects)}
+    write_notes(store, dict(list(lines.items())[:10]))
+    root = git(work, "ls-tree", NOTES_REF).splitlines()
+    assert all(len(row.split("\t")[1]) == 40 for row in root)  # small ledger: flat
+    write_notes(store, dict(list(lines.items())[10:]))
+    root = git(work, "ls-tree", NOTES_REF).splitlines()
+    assert all(len(row.split("\t")[1]) == 2 for row in root)  # big ledger: fanned out
+    listed = git(work, "notes", "--ref=deploys", "list").split()
+    assert set(listed[1::2]) == set(objects)
+    for obj in objects[:5] + objects[-5:]:
+        assert lines[obj] in git(work, "notes", "--ref=deploys", "show", obj)
+    # git can keep writing on our tree, and we read git's writes.
+    extra = signed_line(Hold("by git"), objects[0], 999)
+    git(work, "notes", "--ref=deploys", "append", "-m", extra, objects[0])
+    loaded = make_book(work, keys).load(NOW, full=True)
+    assert len(loaded.events or []) == len(objects) + 1
+    assert all(check.ok for _e, check in loaded.events or [])
+
+
+def test_we_read_git_fanout_and_cat_sort_uniq_merges(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    objects = make_blobs(work, 300)
+    for i, obj in enumerate(objects):
+        git(work, "notes", "--ref=deploys", "add", "-m", signed_line(Hold(f"g{i}"), obj, i + 1),
+            obj)
+    root = git(work, "ls-tree", NOTES_REF).split("\n")
+    assert any(len(r.split("\t")[1]) == 2 for r in root if r)  # git fanned out on its own
+    # Two diverged ledgers merged by git's own cat_sort_uniq.
+    git(work, "update-ref", "refs/notes/other", NOTES_REF)
+    git(work, "notes", "--ref=deploys", "append", "-m", signed_line(Hold("ours"), objects[0], 500),
+        objects[0])
+    git(work, "notes", "--ref=other", "append", "-m", signed_line(Hold("theirs"), objects[0], 501),
+        objects[0])
+    git(work, "notes", "--ref=deploys", "merge", "-s", "cat_sort_uniq", "refs/notes/other")
+    loaded = make_book(work, keys).load(NOW, full=True)
+    reasons = {e.body.reason for e, c in loaded.events or [] if c.ok and isinstance(e.body, Hold)}
+    assert {"ours", "theirs", "g0", "g299"} <= reasons
+    assert len(reasons) == 302 and not loaded.problems
+
+
+def test_notes_at_two_depths_are_united(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    store = Store.discover(work)
+    obj = make_blobs(work, 1)[0]
+    repo = store.repo
+    flat = repo.create_blob(render_note([signed_line(Hold("flat"), obj, 1)]).encode())
+    deep = repo.create_blob(render_note([signed_line(Hold("deep"), obj, 2)]).encode())
+    sub = repo.TreeBuilder()
+    sub.insert(obj[2:], deep, pygit2.enums.FileMode.BLOB)
+    root = repo.TreeBuilder()
+    root.insert(obj, flat, pygit2.enums.FileMode.BLOB)
+    root.insert(obj[:2], sub.write(), pygit2.enums.FileMode.TREE)
+    commit = store.create_commit(str(root.write()), [], "two depths\n")
+    store.set_ref(NOTES_REF, commit)
+    book = make_book(work, keys)
+    reasons = sorted(e.body.reason for e, _c in book.load(NOW, full=True).events or []
+                     if isinstance(e.body, Hold))
+    assert reasons == ["deep", "flat"]
+    # Appending keeps both (written once, at the deeper place).
+    book.append([Draft(Hold("third"), obj, BY)], NOW)
+    assert len(store.note_blobs(store.tip(), obj)) == 1
+    text = git(work, "notes", "--ref=deploys", "show", obj)
+    assert all(word in text for word in ("flat", "deep", "third"))
+
+
+def _loose_objects(git_dir: Path) -> dict[str, int]:
+    found = {}
+    for sub in (git_dir / "objects").iterdir():
+        if len(sub.name) == 2:
+            for obj in sub.iterdir():
+                found[sub.name + obj.name] = obj.stat().st_size
+    return found
+
+
+def test_one_append_writes_few_small_objects(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    store = Store.discover(work)
+    objects = [hashlib.sha1(str(i).encode()).hexdigest() for i in range(5000)]
+    write_notes(store, {obj: signed_line(Build({"migrate": "x"}), obj, i + 1)
+                        for i, obj in enumerate(objects)})
+    git(work, "gc", "-q")
+    before = _loose_objects(work / ".git")
+    make_book(work, keys).append([Draft(Hold("one more"), objects[1234], BY)], NOW)
+    new = {k: v for k, v in _loose_objects(work / ".git").items() if k not in before}
+    # blob + commit + root tree + fan-out subtree(s): O(log n), not one 5000-entry tree.
+    assert len(new) <= 6, new
+    assert sum(new.values()) <= 32 * 1024
+    assert decode_line(git(work, "notes", "--ref=deploys", "show", objects[1234])
+                       .splitlines()[-1]).body == Hold("one more")

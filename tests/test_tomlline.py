@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.errors import FormatError
+from ledger.tomlline import _fast, decode_table, encode_table
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+keys = st.text(min_size=1, max_size=12)
+scalars = st.one_of(st.text(max_size=30), st.integers(-(2**63), 2**63 - 1), st.booleans())
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=12,
+)
+tables = st.dictionaries(keys, values, max_size=6)
+
+
+@given(tables)
+def test_encode_decode_round_trip(table: dict[str, object]) -> None:
+    text = encode_table(table)
+    assert "\n" not in text
+    assert decode_table(text) == table
+    assert tomllib.loads("x = " + text)["x"] == table
+
+
+bare_keys = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True)
+bare_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(bare_keys, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(bare_keys, bare_values, max_size=6))
+def test_fast_path_takes_canonical_output(table: dict[str, object]) -> None:
+    # Events only use bare keys, so everything we write takes the fast path.
+    assert _fast(encode_table(table)) == table
+
+
+@settings(max_examples=400)
+@given(tables, st.integers(0, 200), st.text(max_size=4))
+def test_fast_path_agrees_with_tomllib_on_mutations(table: dict[str, object], at: int,
+                                                    junk: str) -> None:
+    text = encode_table(table)
+    mutated = text[:at] + junk + text[at + len(junk) :]
+    fast = _fast(mutated)
+    try:
+        expected = tomllib.loads("x = " + mutated)["x"]
+    except Exception:
+        expected = None
+    if fast is not None:
+        assert fast == expected
+
+
+@pytest.mark.parametrize("text", [
+    '{ a = "\\/" }',          # JSON escape TOML does not have
+    '{ a = 1, a = 2 }',       # duplicate key
+    '{ a = [1, 2,] }',        # TOML allows; must come from tomllib
+    "{ a = 'lit' }",
+    '{ a = "\\ud800" }',      # lone surrogate escape
+    '{ a = 1.5 }',
+])
+def test_non_canonical_inputs_match_tomllib_or_fail(text: str) -> None:
+    try:
+        expected = tomllib.loads("x = " + text)["x"]
+    except Exception:
+        with pytest.raises(FormatError):
+            decode_table(text)
+        return
+    assert decode_table(text) == expected
+
+
+def test_a_second_line_is_never_part_of_an_event() -> None:
+    with pytest.raises(FormatError):
+        decode_table('{ a = 1 }\ny = 2')
