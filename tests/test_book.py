@@ -217,7 +217,7 @@ def test_checkpoints_make_reads_incremental_and_exact(tmp_path: Path, keys: Keys
     tree = book.store.write_tree(tip, {head: render_note(lines[:-3]).encode()})
     book.store.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "drop\n"), tip)
     after = book.load(T0)
-    assert after.checkpoint is None and after.decoded == CHECKPOINT_EVERY * 3 - 2
+    assert after.checkpoint is None and after.decoded == CHECKPOINT_EVERY * 3 - 3
 
 
 def test_checkpoint_expires_with_the_trust_window(tmp_path: Path, keys: Keys) -> None:
@@ -241,7 +241,7 @@ def test_exclusive_push_lets_exactly_one_claim_land(tmp_path: Path, keys: Keys) 
     def claim_if_free(book: Book, loaded: Loaded) -> list[Draft] | None:
         if loaded.state.active_claim(T0) is not None:
             return None
-        return [draft(book, lease)]
+        return [Draft(lease, book.store.resolve("HEAD"), Author("travis", str(id(book))))]
 
     calls = []
 
