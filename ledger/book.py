@@ -125,7 +125,7 @@ class Book:
             problems.append(Problem(obj, number, event.key_id or event.id, check.reason))
         return event, check
 
-    def load(self, now: datetime, *, tip: str | None | bool = True, full: bool = False,
+    def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              strict: bool = True) -> Loaded:
         """The ledger at ``tip`` (default: the local notes ref). ``full`` replays every event and
         returns them; ``strict`` raises ``FormatError`` on the first undecodable line instead of

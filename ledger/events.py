@@ -17,8 +17,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import ClassVar, Union
 
 from .errors import FormatError, UnknownEventType, VersionError
@@ -238,7 +238,7 @@ class Require:
         return cls(kind, _str(f, "reason"))
 
 
-Body = Union[Build, Claim, Deployed, Failed, Hold, Release, Approve, Require]
+Body = Union[Build, Claim, Deployed, Failed, Hold, Release, Approve, Require]  # noqa: UP007
 BODY_TYPES: dict[str, type[Body]] = {
     cls.TYPE: cls for cls in (Build, Claim, Deployed, Failed, Hold, Release, Approve, Require)
 }

@@ -106,7 +106,8 @@ class State:
 
     def live_work(self) -> dict[str, str]:
         """The work fingerprints production runs (empty before the first deploy)."""
-        return dict(self.live.body.work) if self.live and isinstance(self.live.body, Deployed) else {}
+        live = self.live
+        return dict(live.body.work) if live and isinstance(live.body, Deployed) else {}
 
     def claim_ended(self) -> bool:
         """Whether the latest claim was ended by deployed/failed or a later release."""
@@ -145,7 +146,8 @@ class State:
 
     def pending_since(self, kind: str, live_fingerprint: str) -> Event | None:
         """The first build after the live deploy whose ``kind`` fingerprint differed from live."""
-        candidates = [b for (k, fp), b in self.builds.items() if k == kind and fp != live_fingerprint]
+        candidates = [b for (k, fp), b in self.builds.items()
+                      if k == kind and fp != live_fingerprint]
         return min(candidates, key=lambda e: e.order) if candidates else None
 
     def retained(self) -> list[Event]:

@@ -59,8 +59,8 @@ def ed25519_blob(raw_public: bytes) -> bytes:
 
 def _signed_data(message: bytes, namespace: str, hash_alg: str) -> bytes:
     digest = _HASHES[hash_alg](message).digest()
-    return _MAGIC + _string(namespace.encode()) + _string(b"") + _string(hash_alg.encode()) + _string(
-        digest)
+    return (_MAGIC + _string(namespace.encode()) + _string(b"") + _string(hash_alg.encode())
+            + _string(digest))
 
 
 def armor(blob: bytes) -> str:
@@ -159,8 +159,9 @@ class SshSigner:
         """The binary SSHSIG blob for ``payload``."""
         signature = self._key.sign(_signed_data(payload, NAMESPACE, "sha512"))
         sig_blob = _string(b"ssh-ed25519") + _string(signature)
-        return (_MAGIC + struct.pack(">I", 1) + _string(self.public_blob) + _string(NAMESPACE.encode())
-                + _string(b"") + _string(b"sha512") + _string(sig_blob))
+        return (_MAGIC + struct.pack(">I", 1) + _string(self.public_blob)
+                + _string(NAMESPACE.encode()) + _string(b"") + _string(b"sha512")
+                + _string(sig_blob))
 
     def sign(self, payload: bytes) -> str:
         return "ssh:" + base64.b64encode(self.sign_blob(payload)).decode()

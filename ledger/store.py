@@ -155,7 +155,7 @@ class Store:
         try:
             return self.repo[commit].peel(pygit2.Tree)
         except (KeyError, ValueError, pygit2.GitError):
-            raise RepositoryError(f"notes commit {commit[:12]} is missing or not a commit") from None
+            raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
 
     def read_all(self, commit: str | None) -> dict[str, list[bytes]]:
         """Every note in the notes commit: object id -> the note blobs (one per depth found)."""
@@ -261,7 +261,7 @@ class Store:
         groups: dict[str, dict[str, tuple[str, Any]]] = {}
         for entry in flat:
             sub = entry.name[:2]
-            existing = tree[sub] if sub in tree else None
+            existing = tree[sub] if sub in tree else None  # noqa: SIM401 (pygit2 Tree has no get)
             if existing is not None and existing.filemode != _TREE:
                 continue
             child = self.repo[existing.id] if existing is not None else None

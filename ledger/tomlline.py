@@ -22,10 +22,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 in CI
     import tomli as tomllib
 
-Value = Union[str, int, bool, Sequence["Value"], Mapping[str, "Value"]]
+Value = Union[str, int, bool, Sequence["Value"], Mapping[str, "Value"]]  # noqa: UP007
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 _TOKEN = re.compile(
@@ -73,7 +74,8 @@ def encode_table(fields: Mapping[str, Value]) -> str:
     """Encode a mapping as a canonical one-line inline table, keys in the given order."""
     if not fields:
         return "{}"
-    return "{ " + ", ".join(f"{encode_key(k)} = {encode_value(v)}" for k, v in fields.items()) + " }"
+    pairs = ", ".join(f"{encode_key(k)} = {encode_value(v)}" for k, v in fields.items())
+    return "{ " + pairs + " }"
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:

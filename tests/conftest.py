@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import KEY_ENV, CI_PREFIXES, PINNED_ENV, GitDaemon
+from helpers import CI_PREFIXES, KEY_ENV, PINNED_ENV, GitDaemon
 
 from ledger.book import Book
 from ledger.sign import SshSigner, SshVerifier, generate_ed25519

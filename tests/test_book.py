@@ -7,8 +7,17 @@ from pathlib import Path
 
 import pytest
 from conftest import Keys, make_book
-from helpers import KEY_ENV, T0, GitDaemon, append_worker, clone, commit_file, git, make_origin
-from helpers import notes_on_origin
+from helpers import (
+    KEY_ENV,
+    T0,
+    GitDaemon,
+    append_worker,
+    clone,
+    commit_file,
+    git,
+    make_origin,
+    notes_on_origin,
+)
 
 from ledger.book import CHECKPOINT_EVERY, Book, Draft, Loaded
 from ledger.errors import PushRejected, RemoteError
@@ -128,7 +137,8 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
     for i in range(procs):
         path = clone(str(origin), tmp_path / f"w{i}")
         workers.append(ctx.Process(target=append_worker, args=(
-            str(path), rounds, barrier, keys.private, keys.allowed(), i, str(tmp_path / f"ids{i}"))))
+            str(path), rounds, barrier, keys.private, keys.allowed(), i,
+            str(tmp_path / f"ids{i}"))))
     for proc in workers:
         proc.start()
     for proc in workers:
@@ -156,7 +166,7 @@ def _tamper(book: Book, text_edit: tuple[str, str] | None, body: object, signer_
         line = fix(line.replace(*text_edit))
     tip = book.store.tip()
     existing = book.store.note_blobs(tip, head)[0].decode().splitlines()
-    tree = book.store.write_tree(tip, {head: render_note(existing + [line]).encode()})
+    tree = book.store.write_tree(tip, {head: render_note([*existing, line]).encode()})
     book.store.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "forged\n"), tip)
     return line
 
@@ -233,7 +243,7 @@ def test_checkpoint_expires_with_the_trust_window(tmp_path: Path, keys: Keys) ->
 
 
 def test_exclusive_push_lets_exactly_one_claim_land(tmp_path: Path, keys: Keys) -> None:
-    origin, work = make_origin(tmp_path)
+    origin, _work = make_origin(tmp_path)
     a = make_book(clone(str(origin), tmp_path / "a"), keys)
     b = make_book(clone(str(origin), tmp_path / "b"), keys)
     lease = Claim(("migrate",), T0 + timedelta(hours=2))

@@ -110,7 +110,7 @@ def test_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("value", [
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretsecretsecret\n-----END OPENSSH PRIVATE KEY-----",
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretsecret\n-----END OPENSSH PRIVATE KEY-----",
     "secretsecretsecret-not-a-key",
     "",
 ])

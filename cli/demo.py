@@ -1,0 +1,150 @@
+"""``deploy-ledger demo``: the motivating week, replayed in a throwaway repository.
+
+A Django-like project with a bare origin; every build is a fresh ``git clone --depth=50`` with a
+detached HEAD and Travis's variables, exactly as Travis runs it, doing ``record`` then ``run``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ZONE = ZoneInfo("Europe/Amsterdam")
+MONDAY = datetime(2026, 11, 23, tzinfo=ZONE)
+KEY_ENV = "DEPLOY_LEDGER_KEY"
+
+# (when, file changed or None, what the change is, CI event)
+TIMELINE: list[tuple[datetime, str | None, str, str]] = [
+    (MONDAY.replace(hour=10), "shop/migrations/0002_x.py", "adds a migration", "push"),
+    (MONDAY.replace(hour=10, minute=5), "shop/views.py", "edits views.py", "push"),
+    (MONDAY.replace(hour=23), None, "nightly build", "cron"),
+    (MONDAY.replace(hour=10) + timedelta(days=1), "shop/views.py", "edits views.py", "push"),
+    (MONDAY.replace(hour=11) + timedelta(days=1), "shop/search.py", "edits search.py", "push"),
+    (MONDAY.replace(hour=12) + timedelta(days=5), "README", "edits README", "push"),
+]
+
+FILES = {
+    "manage.py": "import sys  # a stand-in for Django's manage.py\n",
+    "shop/__init__.py": "",
+    "shop/models.py": "class Order: ...\n",
+    "shop/views.py": "def index(request): ...\n",
+    "shop/search.py": "INDEX = 'orders'\n",
+    "shop/migrations/__init__.py": "",
+    "shop/migrations/0001_initial.py": "operations = []\n",
+    "README": "A shop.\n",
+}
+
+
+def _git(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _commit(work: Path, path: str, text: str, message: str, moment: datetime,
+            env: dict[str, str]) -> str:
+    target = work / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    stamp = moment.isoformat()
+    env = dict(env, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+    _git(work, "add", "-A", env=env)
+    _git(work, "commit", "-q", "-m", message, env=env)
+    _git(work, "push", "-q", "origin", "main", env=env)
+    return _git(work, "rev-parse", "HEAD", env=env)
+
+
+def run_demo(echo: Callable[[str], None]) -> None:
+    """Build the repository, replay the timeline, print the table."""
+    from ledger.gate import Gate
+    from ledger.sign import generate_ed25519
+
+    private, public = generate_ed25519()
+    saved = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = private  # in this process only; never written anywhere
+    git_env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
+                   GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+                   GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
+    try:
+        with tempfile.TemporaryDirectory(prefix="deploy-ledger-demo-") as tmp:
+            base = Path(tmp)
+            rows = _replay(base, public, git_env, Gate)
+    finally:
+        if saved is None:
+            os.environ.pop(KEY_ENV, None)
+        else:
+            os.environ[KEY_ENV] = saved
+    echo("deploy-ledger demo: a Django-like shop deploying from Travis, Europe/Amsterdam,")
+    echo("busy mon-fri 07:00-22:00 (the defaults). Each build: `record`, then `run -- deploy`.")
+    echo("")
+    table = [("build", "when", "change", "event", "verdict", "why"), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    echo("")
+    echo("Build 2 has no migration of its own, yet it waits: the migration from build 1 is")
+    echo("still pending. The nightly cron build runs it; normal deploys resume the next day.")
+
+
+def _replay(base: Path, public: str, env: dict[str, str], gate_type: type) -> list[tuple[str, ...]]:
+    origin = base / "origin.git"
+    work = base / "work"
+    _git(base, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
+    _git(base, "init", "-q", "-b", "main", str(work), env=env)
+    _git(work, "remote", "add", "origin", str(origin), env=env)
+    python = shlex.quote(sys.executable)
+    (work / "deploy-ledger.toml").write_text(
+        'timezone = "Europe/Amsterdam"\n\n'
+        f'[work.migrate]\npaths = ["**/migrations/*.py"]\nrun = "{python} manage.py migrate"\n\n'
+        f'[work.index]\npaths = ["**/search.py"]\nrun = "{python} manage.py index"\n')
+    (work / ".deploy-ledger").mkdir()
+    (work / ".deploy-ledger" / "allowed_signers").write_text(
+        f'demo-ci namespaces="deploy-ledger" {public}\n')
+    for path, text in FILES.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(text)
+    sunday = MONDAY - timedelta(days=1)
+    _commit(work, "README", "A shop.\n", "initial", sunday, env)
+    # What production runs today: `deploy-ledger init --baseline HEAD`.
+    baseline = gate_type(work, env=env, clock=lambda: sunday)
+    baseline.baseline(baseline.facts("HEAD"))
+    rows = []
+    for number, (moment, path, change, event) in enumerate(TIMELINE, 1):
+        if path is not None:
+            sha = _commit(work, path, f"# change at {moment:%a %H:%M}\n", change, moment, env)
+        else:
+            sha = _git(work, "rev-parse", "HEAD", env=env)
+        clone = base / f"build-{number}"
+        _git(base, "clone", "-q", "--depth=50", "--branch=main", f"file://{origin}", str(clone),
+             env=env)
+        _git(clone, "checkout", "-qf", sha, env=env)
+        travis = dict(env, TRAVIS="true", TRAVIS_BRANCH="main", TRAVIS_COMMIT=sha,
+                      TRAVIS_PULL_REQUEST="false", TRAVIS_EVENT_TYPE=event,
+                      TRAVIS_BUILD_NUMBER=str(number),
+                      TRAVIS_BUILD_WEB_URL=f"https://travis.example/builds/{number}")
+        gate = gate_type(clone, env=travis, clock=lambda moment=moment: moment)
+        facts = gate.facts()
+        gate.record(facts)
+        result = gate.run(facts, [sys.executable, "-c", "pass"])
+        decision = result.decision
+        verdict = decision.verdict + (f" [{' '.join(decision.operations)}]"
+                                      if decision.operations else "")
+        why = decision.reasons[0] if decision.reasons else ""
+        if decision.verdict == "wait" and decision.pending:
+            first = decision.pending[0]
+            since = f" since build {first.since_build}" if first.since_build else ""
+            why = f"{first.kind} pending{since}; next window " + (
+                f"{decision.next_window.astimezone(ZONE):%a %H:%M}"
+                if decision.next_window else "unknown")
+        elif result.claim is not None and not result.status:
+            why = "ran " + (" ".join(decision.operations) or "the deploy") + "; recorded deployed"
+        rows.append((str(number), f"{moment:%a %d %b %H:%M}", change, event, verdict, why))
+    return rows

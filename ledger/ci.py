@@ -1,0 +1,63 @@
+"""What the CI system says about this build: Travis CI, GitHub Actions, GitLab CI, or none.
+
+Events are normalised to push / pull_request / cron / api / manual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+EVENT_MAP = {
+    "travis": {"push": "push", "pull_request": "pull_request", "cron": "cron", "api": "api"},
+    "github": {"push": "push", "pull_request": "pull_request", "pull_request_target": "pull_request",
+               "schedule": "cron", "workflow_dispatch": "manual", "repository_dispatch": "api"},
+    "gitlab": {"push": "push", "merge_request_event": "pull_request", "schedule": "cron",
+               "web": "manual", "api": "api", "trigger": "api", "pipeline": "api",
+               "parent_pipeline": "api", "chat": "manual", "webide": "manual"},
+}
+
+
+@dataclass(frozen=True)
+class CiBuild:
+    """One CI build's facts, as the environment gives them (empty strings when unknown)."""
+
+    provider: str = "local"
+    build: str = ""
+    url: str = ""
+    commit: str = ""
+    branch: str = ""
+    event: str = "manual"
+    is_pr: bool = False
+    deploy_freeze: bool = False
+
+
+def _event(provider: str, raw: str) -> str:
+    return EVENT_MAP[provider].get(raw, "api" if raw else "push")
+
+
+def detect(env: Mapping[str, str]) -> CiBuild:
+    """Read the build's facts from the environment."""
+    if env.get("TRAVIS") == "true":
+        pr = env.get("TRAVIS_PULL_REQUEST", "false") not in ("false", "")
+        return CiBuild("travis", env.get("TRAVIS_BUILD_NUMBER") or env.get("TRAVIS_BUILD_ID", ""),
+                       env.get("TRAVIS_BUILD_WEB_URL", ""), env.get("TRAVIS_COMMIT", ""),
+                       env.get("TRAVIS_BRANCH", ""),
+                       "pull_request" if pr else _event("travis", env.get("TRAVIS_EVENT_TYPE", "")),
+                       pr)
+    if env.get("GITHUB_ACTIONS") == "true":
+        event = _event("github", env.get("GITHUB_EVENT_NAME", ""))
+        run = env.get("GITHUB_RUN_ID", "")
+        url = ""
+        if run and env.get("GITHUB_REPOSITORY"):
+            server = env.get("GITHUB_SERVER_URL", "https://github.com")
+            url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{run}"
+        return CiBuild("github", run, url, env.get("GITHUB_SHA", ""),
+                       env.get("GITHUB_REF_NAME", ""), event, event == "pull_request")
+    if env.get("GITLAB_CI") == "true":
+        event = _event("gitlab", env.get("CI_PIPELINE_SOURCE", ""))
+        return CiBuild("gitlab", env.get("CI_PIPELINE_ID", ""), env.get("CI_PIPELINE_URL", ""),
+                       env.get("CI_COMMIT_SHA", ""), env.get("CI_COMMIT_BRANCH", ""), event,
+                       event == "pull_request" or bool(env.get("CI_MERGE_REQUEST_IID")),
+                       bool(env.get("CI_DEPLOY_FREEZE")))
+    return CiBuild()

@@ -1,0 +1,121 @@
+"""Expensive work: gitignore-style globs and content fingerprints.
+
+A kind's fingerprint at a commit is a hash over (path, blob id) of the commit's files matching its
+globs. It needs only that commit's tree: it works in depth-1 clones, after rebases and
+force-pushes, and whatever builds were missed. Two commits with the same migration files have the
+same fingerprint; adding, editing or removing one changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+NONE = "none"  # the fingerprint of a kind with no matching files
+
+
+def _translate(glob: str) -> str:
+    out = []
+    i = 0
+    while i < len(glob):
+        char = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif char == "*":
+            out.append("[^/]*")
+            i += 1
+        elif char == "?":
+            out.append("[^/]")
+            i += 1
+        elif char == "[":
+            end = glob.find("]", i + 2 if glob.startswith(("[!", "[^"), i) else i + 1)
+            if end < 0:
+                raise ValueError("unclosed '['")
+            inner = glob[i + 1 : end]
+            if inner[:1] in ("!", "^"):
+                inner = "^" + inner[1:]
+            out.append("[" + inner.replace("\\", "\\\\") + "]")
+            i = end + 1
+        elif char == "\\" and i + 1 < len(glob):
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(char))
+            i += 1
+    return "".join(out)
+
+
+def compile_glob(glob: str) -> tuple[bool, re.Pattern[str]]:
+    """Compile one gitignore-style pattern into (negated, regex over repository paths).
+
+    A pattern without a slash (other than a trailing one) matches at any depth; a trailing slash
+    matches everything inside such directories; ``**`` crosses directories, ``*`` does not.
+    """
+    text = glob.strip()
+    negated = text.startswith("!")
+    text = text[1:] if negated else text
+    if not text or text in ("/", "!"):
+        raise ValueError("empty pattern")
+    directory = text.endswith("/")
+    text = text.rstrip("/")
+    anchored = "/" in text
+    text = text.lstrip("/")
+    body = _translate(text)
+    prefix = "" if anchored else "(?:.*/)?"
+    suffix = "/.*" if directory else "(?:/.*)?"
+    try:
+        return negated, re.compile(prefix + body + suffix + r"\Z")
+    except re.error as exc:
+        raise ValueError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    """One kind of expensive work: its name, the globs that select its files, its command."""
+
+    name: str
+    paths: tuple[str, ...]
+    run: str | None = None
+
+    def matcher(self) -> PathMatcher:
+        return PathMatcher(self.paths)
+
+
+class PathMatcher:
+    """A list of gitignore-style patterns; the last matching pattern decides."""
+
+    def __init__(self, globs: Sequence[str]) -> None:
+        self.rules = []
+        for glob in globs:
+            try:
+                self.rules.append(compile_glob(glob))
+            except ValueError as exc:
+                raise ConfigError(f"bad glob {glob!r}: {exc}") from None
+
+    def __call__(self, path: str) -> bool:
+        matched = False
+        for negated, regex in self.rules:
+            if regex.match(path):
+                matched = not negated
+        return matched
+
+
+def fingerprints(files: Iterable[tuple[str, str]], kinds: Mapping[str, WorkKind]) -> dict[str, str]:
+    """Fingerprint every kind over ``files`` ((path, blob id) pairs) in one pass."""
+    matchers = {name: kind.matcher() for name, kind in kinds.items()}
+    hashes = {name: hashlib.sha256() for name in kinds}
+    seen = dict.fromkeys(kinds, False)
+    for path, blob in sorted(files):
+        for name, matches in matchers.items():
+            if matches(path):
+                hashes[name].update(f"{path}\0{blob}\n".encode())
+                seen[name] = True
+    return {name: hashes[name].hexdigest()[:16] if seen[name] else NONE for name in kinds}
