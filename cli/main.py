@@ -299,7 +299,7 @@ def require(kind: Annotated[str, typer.Argument(help="The work kind, e.g. index.
 @app.command()
 def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--baseline", help="Record REV as what production runs today (signed, pushed).")] = None,
-         no_push: NoPush = False) -> None:
+         now: Now = None, no_push: NoPush = False) -> None:
     """Write a commented deploy-ledger.toml and the allowed_signers file (never overwriting),
     and say how to set the CI secret. With --baseline, also record what is live."""
     with error_handler():
@@ -308,7 +308,7 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
         for line in init_files(Path(_options["repo"])):
             print(line)
         if baseline is not None:
-            gate = _gate()
+            gate = _gate(now)
             events = gate.baseline(_facts(gate, baseline), push=not no_push)
             print(f"recorded baseline: {events[0].commit[:12]} is live")
 

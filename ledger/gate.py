@@ -324,8 +324,10 @@ class Gate:
 
 
 def _identity(store: Store) -> str:
-    name = store.config("user.name") or os.environ.get("USER") or "unknown"
-    email = store.config("user.email")
+    # Git's own precedence: the environment, then the repository's configuration.
+    name = (os.environ.get("GIT_AUTHOR_NAME") or store.config("user.name")
+            or os.environ.get("USER") or "unknown")
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or store.config("user.email")
     return f"{name} <{email}>" if email else name
 
 

@@ -1,0 +1,256 @@
+"""End to end, as users run it: ``python -m cli`` in fresh processes, real clones, exact exit
+codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Keys
+from helpers import KEY_ENV, clean_env, clone, commit_file, git, make_origin, run_cli
+
+PY = sys.executable
+
+
+class Project:
+    """A Django-like repository with a bare origin, configured for Europe/Amsterdam."""
+
+    def __init__(self, base: Path, keys: Keys) -> None:
+        self.base = base
+        self.origin, self.work = make_origin(base)
+        self.keys = keys
+        self.ran = base / "ran.log"
+        (self.work / "deploy-ledger.toml").write_text(
+            'timezone = "Europe/Amsterdam"\n\n'
+            f'[work.migrate]\npaths = ["**/migrations/*.py"]\n'
+            f'run = "{PY} manage.py migrate"\n\n'
+            f'[work.index]\npaths = ["**/search.py", "**/search_indexes.py"]\n'
+            f'run = "{PY} manage.py index"\n')
+        (self.work / ".deploy-ledger").mkdir()
+        (self.work / ".deploy-ledger" / "allowed_signers").write_text(keys.allowed())
+        (self.work / "manage.py").write_text(
+            f"import sys\nopen({str(self.ran)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+        for path in ("shop/views.py", "shop/search.py", "shop/migrations/0001_initial.py"):
+            (self.work / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.work / path).write_text("# initial\n")
+        git(self.work, "add", "-A")
+        git(self.work, "commit", "-q", "-m", "project")
+        git(self.work, "push", "-q", "origin", "main")
+        self.builds = 0
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = clean_env()
+        env["HOME"] = str(self.base / "home")
+        env[KEY_ENV] = self.keys.private
+        env.update(extra)
+        return env
+
+    def cli(self, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(cwd, *args, env=self.env(**env))
+
+    def travis_clone(self, event: str = "push", depth: str = "--depth=50") -> tuple[Path, dict]:
+        """A fresh clone as Travis makes it: depth 50, detached HEAD, Travis's variables."""
+        self.builds += 1
+        sha = git(self.work, "rev-parse", "HEAD").strip()
+        path = clone(f"file://{self.origin}", self.base / f"build{self.builds}", depth,
+                     "--branch=main")
+        git(path, "checkout", "-qf", sha)
+        travis = {"TRAVIS": "true", "TRAVIS_BRANCH": "main", "TRAVIS_COMMIT": sha,
+                  "TRAVIS_PULL_REQUEST": "false", "TRAVIS_EVENT_TYPE": event,
+                  "TRAVIS_BUILD_NUMBER": str(self.builds),
+                  "TRAVIS_BUILD_WEB_URL": f"https://travis.example/builds/{self.builds}"}
+        return path, travis
+
+    def change(self, path: str) -> None:
+        commit_file(self.work, path, f"# change {self.builds}\n", f"edit {path}")
+        git(self.work, "push", "-q", "origin", "main")
+
+    def ran_ops(self) -> list[str]:
+        return self.ran.read_text().split() if self.ran.exists() else []
+
+
+@pytest.fixture
+def project(tmp_path: Path, keys: Keys) -> Project:
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return Project(tmp_path, keys)
+
+
+def test_acceptance_timeline(project: Project) -> None:
+    baseline = project.cli(project.work, "init", "--baseline", "HEAD",
+                           "--now", "2026-11-22T12:00")
+    assert baseline.returncode == 0, baseline.stderr
+    assert "recorded baseline" in baseline.stdout
+    week = [  # (change, when, event, verdict, exit status, operations run by this build)
+        ("shop/migrations/0002_x.py", "2026-11-23T10:00", "push", "wait", 3, []),
+        ("shop/views.py", "2026-11-23T10:05", "push", "wait", 3, []),
+        (None, "2026-11-23T23:00", "cron", "deploy-expensive", 0, ["migrate"]),
+        ("shop/views.py", "2026-11-24T10:00", "push", "deploy", 0, []),
+        ("shop/search.py", "2026-11-24T11:00", "push", "wait", 3, []),
+        ("README", "2026-11-28T12:00", "push", "deploy-expensive", 0, ["index"]),
+    ]
+    for number, (change, now, event, verdict, status, ops) in enumerate(week, 1):
+        if change:
+            project.change(change)
+        build, travis = project.travis_clone(event)
+        assert git(build, "rev-parse", "--abbrev-ref", "HEAD").strip() == "HEAD"  # detached
+        before = project.ran_ops()
+        recorded = project.cli(build, "record", "--now", now, **travis)
+        assert recorded.returncode == 0, recorded.stderr
+        assert recorded.stdout.startswith(f"recorded build {number} on ")
+        decided = project.cli(build, "decide", "--now", now, **travis)
+        assert (decided.returncode, decided.stdout.splitlines()[0]) == (status, verdict), \
+            (number, decided.stdout, decided.stderr)
+        ran = project.cli(build, "run", "--now", now, "--", PY, "-c", "pass", **travis)
+        assert ran.returncode == status, (number, ran.stdout, ran.stderr)
+        assert project.ran_ops()[len(before):] == ops
+        if number == 2:  # the original bug: no migration of its own, still waits
+            assert "pending:     migrate (since build 1 on " in decided.stdout
+            assert "next window: Mon 23 Nov 22:00 CET (in 11h55m)" in decided.stdout
+        if status == 0:
+            assert ran.stdout.strip().endswith("recorded as deployed")
+
+
+def test_decide_formats(project: Project) -> None:
+    assert project.cli(project.work, "init", "--baseline", "HEAD").returncode == 0
+    project.change("shop/migrations/0002_x.py")
+    build, travis = project.travis_clone()
+    now = ("--now", "2026-11-23T10:00")
+    quiet = project.cli(build, "decide", *now, "--quiet", **travis)
+    assert (quiet.returncode, quiet.stdout) == (3, "wait\n")
+    data = json.loads(project.cli(build, "decide", *now, "--format", "json", **travis).stdout)
+    assert data["verdict"] == "wait" and data["operations"] == []
+    assert [p["kind"] for p in data["pending"]] == ["migrate"]
+    assert data["next_window"] == "2026-11-23T21:00:00Z" and data["live_commit"]
+    assert set(data) == {"verdict", "commit", "operations", "pending", "reasons", "next_window",
+                         "live_commit"}
+    shell = project.cli(build, "decide", *now, "--format", "shell", **travis)
+    assert "DEPLOY_LEDGER_VERDICT=wait" in shell.stdout.splitlines()
+    evaluated = subprocess.run(["bash", "-c", shell.stdout + 'echo "$DEPLOY_LEDGER_PENDING"'],
+                               capture_output=True, text=True)
+    assert evaluated.stdout.strip() == "migrate"
+    out, summary = project.base / "out", project.base / "summary"
+    github = project.cli(build, "decide", *now, "--format", "github", GITHUB_OUTPUT=str(out),
+                         GITHUB_STEP_SUMMARY=str(summary), **travis)
+    assert github.returncode == 3 and "verdict=wait" in out.read_text()
+    assert "deploy=false" in out.read_text() and "`wait`" in summary.read_text()
+    bad = project.cli(build, "decide", "--format", "xml", **travis)
+    assert bad.returncode == 2 and "--format must be one of" in bad.stderr
+
+
+def test_errors_are_one_line_and_never_deploy(project: Project, tmp_path: Path) -> None:
+    nowhere = tmp_path / "not-a-repo"
+    nowhere.mkdir()
+    result = project.cli(nowhere, "decide")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"deploy-ledger: error: not a git repository: {nowhere}\n"
+    missing = project.cli(project.work, "decide", "--commit", "nope")
+    assert missing.returncode == 1
+    assert missing.stderr == "deploy-ledger: error: no commit 'nope' in this repository\n"
+    (project.work / "deploy-ledger.toml").write_text('busy = ["weekdays"]\n')
+    config = project.cli(project.work, "decide")
+    assert config.returncode == 1 and config.stderr.startswith(
+        "deploy-ledger: error: deploy-ledger.toml: busy: window 'weekdays' is not")
+    git(project.work, "checkout", "-q", "deploy-ledger.toml")
+    git(project.work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    offline = project.cli(project.work, "decide", "--now", "2026-11-23T23:00")
+    assert offline.returncode == 1 and "cannot fetch refs/notes/deploys" in offline.stderr
+    accepted = project.cli(project.work, "decide", "--offline", "--now", "2026-11-23T23:00")
+    assert accepted.returncode == 0 and accepted.stdout.startswith("deploy-expensive")
+    for result in (result, missing, config, offline):
+        assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_pull_requests_and_missing_keys_record_nothing(project: Project) -> None:
+    build, travis = project.travis_clone()
+    pr = dict(travis, TRAVIS_PULL_REQUEST="12", TRAVIS_EVENT_TYPE="pull_request")
+    result = project.cli(build, "record", **pr)
+    assert (result.returncode, result.stdout) == (0, "pull request build: nothing recorded\n")
+    decided = project.cli(build, "decide", "--quiet", **pr)
+    assert (decided.returncode, decided.stdout) == (3, "skip\n")
+    no_key = project.cli(build, "record", **dict(travis, **{KEY_ENV: ""}))
+    assert no_key.returncode == 0 and no_key.stdout.startswith("no signing key")
+    assert git(project.origin, "notes", "--ref=deploys", "list", check=False) == ""
+
+
+def test_hold_release_approve_require_and_status(project: Project) -> None:
+    work = project.work
+    assert project.cli(work, "init", "--baseline", "HEAD").returncode == 0
+    project.change("shop/views.py")
+    held = project.cli(work, "hold", "--reason", "incident 42")
+    assert (held.returncode, held.stdout) == (0, "held: incident 42\n")
+    decided = project.cli(work, "decide", "--now", "2026-11-23T10:00")
+    assert decided.returncode == 3 and "held by Test Author" in decided.stdout
+    status = project.cli(work, "status", "--now", "2026-11-23T10:00")
+    assert "hold:     incident 42" in status.stdout
+    assert project.cli(work, "release").returncode == 0
+    assert project.cli(work, "decide", "-q", "--now", "2026-11-23T10:00").stdout == "deploy\n"
+    project.change("shop/migrations/0002_x.py")
+    assert project.cli(work, "decide", "-q", "--now", "2026-11-23T10:00").stdout == "wait\n"
+    approved = project.cli(work, "approve", "--until", "2026-11-23T12:00", "--now",
+                           "2026-11-23T10:00", "--reason", "hotfix")
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.startswith("approved expensive work on ")
+    assert project.cli(work, "decide", "-q", "--now", "2026-11-23T10:30").stdout == \
+        "deploy-expensive\n"
+    assert project.cli(work, "decide", "-q", "--now", "2026-11-23T12:30").stdout == "wait\n"
+    required = project.cli(work, "require", "index", "--reason", "rebuild")
+    assert required.returncode == 0
+    data = json.loads(project.cli(work, "decide", "--format", "json", "--now",
+                                  "2026-11-23T23:00").stdout)
+    assert data["operations"] == ["migrate", "index"]
+    unknown = project.cli(work, "require", "reticulate", "--reason", "x")
+    assert unknown.returncode == 2 and "unknown work kind 'reticulate'" in unknown.stderr
+    status = json.loads(project.cli(work, "status", "--format", "json").stdout)
+    assert status["live"]["commit"] and status["lease"] is None
+
+
+def test_log_and_verify_name_bad_events(project: Project) -> None:
+    work = project.work
+    assert project.cli(work, "init", "--baseline", "HEAD").returncode == 0
+    assert project.cli(work, "verify").stdout == "all 1 events verify\n"
+    head = git(work, "rev-parse", "HEAD").strip()
+    line = git(work, "notes", "--ref=deploys", "show", head).splitlines()[1]
+    forged = line.replace('"deployed"', '"deployed" ').replace("clock = 1,", "clock = 1 ,")
+    git(work, "notes", "--ref=deploys", "append", "-m", forged, head)
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    verify = project.cli(work, "verify")
+    key_id = forged.split(" ", 1)[0].split("-", 1)[1]
+    assert verify.returncode == 1
+    assert verify.stdout == (f"note on {head[:12]}, event {key_id[:16]}: "
+                             "the id in its key does not match its content\n")
+    assert verify.stderr == "1 of 2 events do not verify; they change nothing\n"
+    log = project.cli(work, "log").stdout.splitlines()
+    assert len(log) == 2 and sum(entry.startswith("!") for entry in log) == 1
+
+
+def test_depth_one_clone(project: Project) -> None:
+    assert project.cli(project.work, "init", "--baseline", "HEAD").returncode == 0
+    project.change("shop/migrations/0002_x.py")
+    build, travis = project.travis_clone("cron", depth="--depth=1")
+    assert (build / ".git" / "shallow").exists()
+    record = project.cli(build, "record", "--now", "2026-11-23T23:00", **travis)
+    assert record.returncode == 0, record.stderr
+    run = project.cli(build, "run", "--now", "2026-11-23T23:00", "--", PY, "-c", "pass", **travis)
+    assert run.returncode == 0 and project.ran_ops() == ["migrate"]
+    git(build, "rev-list", "HEAD")
+
+
+def test_two_runs_racing_exactly_one_deploys(project: Project) -> None:
+    assert project.cli(project.work, "init", "--baseline", "HEAD").returncode == 0
+    project.change("shop/migrations/0002_x.py")
+    procs = []
+    for _ in range(2):
+        build, travis = project.travis_clone("cron")
+        procs.append(subprocess.Popen(
+            [PY, "-m", "cli", "run", "--now", "2026-11-23T23:00", "--", PY, "-c", "pass"],
+            cwd=build, env=project.env(**travis), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True))
+    results = [(p.wait(120), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    assert sorted(code for code, _o, _e in results) == [0, 3], results
+    assert project.ran_ops() == ["migrate"]  # the migration ran exactly once
+    notes = git(project.origin, "notes", "--ref=deploys", "show",
+                git(project.work, "rev-parse", "HEAD").strip())
+    assert notes.count('type = "deployed"') == 1

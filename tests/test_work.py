@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from ledger.errors import ConfigError
+from ledger.work import NONE, PathMatcher, WorkKind, fingerprints
+
+
+@pytest.mark.parametrize(("globs", "path", "expected"), [
+    (["**/migrations/*.py"], "shop/migrations/0002_x.py", True),
+    (["**/migrations/*.py"], "migrations/0001.py", True),
+    (["**/migrations/*.py"], "a/b/c/migrations/0001.py", True),
+    (["**/migrations/*.py"], "shop/migrations/sub/0001.py", False),  # * does not cross /
+    (["**/migrations/*.py"], "shop/migrations.py", False),
+    (["search.py"], "deep/down/search.py", True),  # no slash: any depth
+    (["/search.py"], "deep/search.py", False),  # leading slash: anchored
+    (["db/migrate/"], "db/migrate/2026_x.rb", True),  # trailing slash: everything inside
+    (["db/**"], "db/a/b.sql", True),
+    (["mig*/0?.py"], "migs/01.py", True),
+    (["[0-9]*.sql"], "schema/001.sql", True),
+    (["*.py", "!**/tests/*.py"], "app/tests/test_x.py", False),  # negation, last match wins
+    (["*.py", "!**/tests/*.py"], "app/x.py", True),
+])
+def test_gitignore_style_matching(globs: list[str], path: str, expected: bool) -> None:
+    assert PathMatcher(globs)(path) is expected
+
+
+def test_bad_glob() -> None:
+    with pytest.raises(ConfigError, match="unclosed"):
+        PathMatcher(["[abc"])
+    with pytest.raises(ConfigError, match="empty"):
+        PathMatcher(["!"])
+
+
+def test_fingerprints_follow_content() -> None:
+    kinds = {"migrate": WorkKind("migrate", ("**/migrations/*.py",)),
+             "index": WorkKind("index", ("**/search.py",))}
+    files = [("shop/migrations/0001.py", "a" * 40), ("shop/views.py", "b" * 40)]
+    first = fingerprints(files, kinds)
+    assert first["index"] == NONE and first["migrate"] != NONE
+    assert fingerprints(files + [("shop/views.py", "c" * 40)], kinds) == first
+    assert fingerprints(list(reversed(files)), kinds) == first
+    edited = [("shop/migrations/0001.py", "d" * 40), files[1]]
+    assert fingerprints(edited, kinds)["migrate"] != first["migrate"]
+    renamed = [("shop/migrations/0002.py", "a" * 40), files[1]]
+    assert fingerprints(renamed, kinds)["migrate"] != first["migrate"]
