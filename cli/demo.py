@@ -88,7 +88,7 @@ def run_demo(echo: Callable[[str], None]) -> None:
     table = [("build", "when", "change", "event", "verdict", "why"), *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     echo("")
     echo("Build 2 has no migration of its own, yet it waits: the migration from build 1 is")
     echo("still pending. The nightly cron build runs it; normal deploys resume the next day.")
@@ -116,10 +116,10 @@ def _replay(base: Path, public: str, env: dict[str, str], gate_type: type) -> li
     # What production runs today: `deploy-ledger init --baseline HEAD`.
     baseline = gate_type(work, env=env, clock=lambda: sunday)
     baseline.baseline(baseline.facts("HEAD"))
-    rows = []
-    for number, (moment, path, change, event) in enumerate(TIMELINE, 1):
-        if path is not None:
-            sha = _commit(work, path, f"# change at {moment:%a %H:%M}\n", change, moment, env)
+    rows: list[tuple[str, ...]] = []
+    for number, (moment, changed, change, event) in enumerate(TIMELINE, 1):
+        if changed is not None:
+            sha = _commit(work, changed, f"# change at {moment:%a %H:%M}\n", change, moment, env)
         else:
             sha = _git(work, "rev-parse", "HEAD", env=env)
         clone = base / f"build-{number}"

@@ -52,7 +52,8 @@ def decision_text(decision: Decision, zone: ZoneInfo, now: datetime) -> list[str
     if decision.next_window is not None:
         lines.append(f"  next window: {when(decision.next_window, zone)} "
                      f"(in {span(decision.next_window - now)})")
-    lines.append(f"  live:        {decision.live_commit[:12] if decision.live_commit else 'unknown'}")
+    live = decision.live_commit[:12] if decision.live_commit else "unknown"
+    lines.append(f"  live:        {live}")
     return lines
 
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 EVENT_MAP = {
     "travis": {"push": "push", "pull_request": "pull_request", "cron": "cron", "api": "api"},
-    "github": {"push": "push", "pull_request": "pull_request", "pull_request_target": "pull_request",
-               "schedule": "cron", "workflow_dispatch": "manual", "repository_dispatch": "api"},
+    "github": {"push": "push", "pull_request": "pull_request",
+               "pull_request_target": "pull_request", "schedule": "cron",
+               "workflow_dispatch": "manual", "repository_dispatch": "api"},
     "gitlab": {"push": "push", "merge_request_event": "pull_request", "schedule": "cron",
                "web": "manual", "api": "api", "trigger": "api", "pipeline": "api",
                "parent_pipeline": "api", "chat": "manual", "webide": "manual"},

@@ -99,12 +99,13 @@ def _strings(value: object, what: str) -> tuple[str, ...]:
 
 def _freeze(text: str) -> tuple[datetime, datetime]:
     start, sep, end = text.partition("..")
+    problem = f"{text!r} is not 'YYYY-MM-DDTHH:MM .. YYYY-MM-DDTHH:MM' (local time)"
     try:
         a, b = datetime.fromisoformat(start.strip()), datetime.fromisoformat(end.strip())
     except ValueError:
-        a = b = None  # type: ignore[assignment]
-    if not sep or a is None or a.tzinfo or b.tzinfo:
-        raise ValueError(f"{text!r} is not 'YYYY-MM-DDTHH:MM .. YYYY-MM-DDTHH:MM' (local time)")
+        raise ValueError(problem) from None
+    if not sep or a.tzinfo or b.tzinfo:
+        raise ValueError(problem)
     if b <= a:
         raise ValueError(f"{text!r} ends before it starts")
     return a, b

@@ -30,7 +30,7 @@ from .events import (
     Release,
     Require,
 )
-from .policy import BuildFacts, Decision, Pending, decide, pending_work
+from .policy import BuildFacts, Decision, decide, pending_work
 from .sign import Check, HmacVerifier, Signer, SshVerifier, Verifier, make_signer
 from .signers import AllowedSigners
 from .store import Store

@@ -309,8 +309,8 @@ def decide(state: State, facts: BuildFacts, pending: Sequence[Pending], rules: R
     frozen = rules.schedule.freeze_at(now)
     if frozen or facts.deploy_freeze:
         until = rules.schedule.next_unfrozen(now) if frozen else None
-        return verdict(WAIT, "inside a deploy freeze" + (" (GitLab CI_DEPLOY_FREEZE)"
-                                                         if facts.deploy_freeze else ""), when=until)
+        source = " (GitLab CI_DEPLOY_FREEZE)" if facts.deploy_freeze else ""
+        return verdict(WAIT, "inside a deploy freeze" + source, when=until)
     # 3. Someone else holds the deploy lease.
     claim = state.active_claim(now)
     if claim is not None and not facts.owns(claim):

@@ -159,8 +159,8 @@ def test_errors_are_one_line_and_never_deploy(project: Project, tmp_path: Path) 
     assert offline.returncode == 1 and "cannot fetch refs/notes/deploys" in offline.stderr
     accepted = project.cli(project.work, "decide", "--offline", "--now", "2026-11-23T23:00")
     assert accepted.returncode == 0 and accepted.stdout.startswith("deploy-expensive")
-    for result in (result, missing, config, offline):
-        assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    for failure in (result, missing, config, offline):
+        assert "Traceback" not in failure.stderr and failure.stderr.count("\n") == 1
 
 
 def test_pull_requests_and_missing_keys_record_nothing(project: Project) -> None:

@@ -50,7 +50,8 @@ key_env = "LEDGER_SECRET"
 def test_pyproject_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.deploy-ledger]\ntimezone = "Asia/Tokyo"\n')
     config = load(tmp_path)
-    assert config.timezone == "Asia/Tokyo" and config.source == "pyproject.toml [tool.deploy-ledger]"
+    assert config.timezone == "Asia/Tokyo"
+    assert config.source == "pyproject.toml [tool.deploy-ledger]"
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     assert load(tmp_path) == Config()
 

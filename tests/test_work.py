@@ -38,7 +38,7 @@ def test_fingerprints_follow_content() -> None:
     files = [("shop/migrations/0001.py", "a" * 40), ("shop/views.py", "b" * 40)]
     first = fingerprints(files, kinds)
     assert first["index"] == NONE and first["migrate"] != NONE
-    assert fingerprints(files + [("shop/views.py", "c" * 40)], kinds) == first
+    assert fingerprints([*files, ("shop/views.py", "c" * 40)], kinds) == first
     assert fingerprints(list(reversed(files)), kinds) == first
     edited = [("shop/migrations/0001.py", "d" * 40), files[1]]
     assert fingerprints(edited, kinds)["migrate"] != first["migrate"]
