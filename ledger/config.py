@@ -216,7 +216,8 @@ def load(root: Path | None) -> Config:
 
 def _read(path: Path) -> dict[str, object]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, object] = tomllib.loads(path.read_text(encoding="utf-8"))
+        return data
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: cannot read: {exc.__class__.__name__}") from None
     except tomllib.TOMLDecodeError as exc:
