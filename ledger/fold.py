@@ -38,7 +38,9 @@ class State:
     clock: int = 0
     live: Event | None = None
     kind_deploys: dict[str, Event] = field(default_factory=dict)
-    builds: dict[tuple[str, str], Event] = field(default_factory=dict)
+    # Every build after the live deploy: keeping only the first per fingerprint would lose the
+    # next one when a deploy between them arrives late (found by the order-independence test).
+    builds: dict[str, Event] = field(default_factory=dict)
     requires: dict[str, Event] = field(default_factory=dict)
     holds: dict[str, Event] = field(default_factory=dict)
     release: Event | None = None
@@ -77,12 +79,8 @@ class State:
             self.approvals[event.id] = event
 
     def _build(self, event: Event, body: Build) -> None:
-        if self.live is not None and event.order <= self.live.order:
-            return
-        for kind, fingerprint in body.work.items():
-            current = self.builds.get((kind, fingerprint))
-            if current is None or event.order < current.order:
-                self.builds[(kind, fingerprint)] = event
+        if body.work and (self.live is None or event.order > self.live.order):
+            self.builds[event.id] = event
 
     def _deployed(self, event: Event, body: Deployed) -> None:
         if _later(event, self.live):
@@ -146,8 +144,8 @@ class State:
 
     def pending_since(self, kind: str, live_fingerprint: str) -> Event | None:
         """The first build after the live deploy whose ``kind`` fingerprint differed from live."""
-        candidates = [b for (k, fp), b in self.builds.items()
-                      if k == kind and fp != live_fingerprint]
+        candidates = [b for b in self.builds.values() if isinstance(b.body, Build)
+                      and b.body.work.get(kind, live_fingerprint) != live_fingerprint]
         return min(candidates, key=lambda e: e.order) if candidates else None
 
     def retained(self) -> list[Event]:
