@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 from helpers import CI_PREFIXES, KEY_ENV, PINNED_ENV, GitDaemon
+from hypothesis import settings
 
 from ledger.book import Book
 from ledger.sign import SshSigner, SshVerifier, generate_ed25519
 from ledger.signers import AllowedSigners
 from ledger.store import Store
+
+# Property tests: a few hundred examples by default; `--hypothesis-profile thorough` for a long run.
+settings.register_profile("default", max_examples=300, deadline=None)
+settings.register_profile("thorough", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.events import (
@@ -78,7 +78,7 @@ def queries(state: State) -> tuple[object, ...]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+
 @given(ledgers, st.randoms())
 def test_order_does_not_matter(log: list[Event], rnd: object) -> None:
     shuffled = list(log)
@@ -91,7 +91,7 @@ def test_order_does_not_matter(log: list[Event], rnd: object) -> None:
     assert queries(a) == queries(b) == queries(fold(log))
 
 
-@settings(max_examples=300, deadline=None)
+
 @given(ledgers, ledgers)
 def test_checkpoint_plus_rest_equals_full_replay(first: list[Event], rest: list[Event]) -> None:
     # A checkpoint keeps only State.retained(); folding the rest on it must change nothing.

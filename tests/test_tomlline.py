@@ -3,7 +3,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import FormatError
@@ -47,7 +47,7 @@ def test_fast_path_takes_canonical_output(table: dict[str, object]) -> None:
     assert _fast(encode_table(table)) == table
 
 
-@settings(max_examples=400)
+
 @given(tables, st.integers(0, 200), st.text(max_size=4))
 def test_fast_path_agrees_with_tomllib_on_mutations(table: dict[str, object], at: int,
                                                     junk: str) -> None:
