@@ -227,7 +227,7 @@ def log(limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most N
     with error_handler():
         _check_format(format, ("text", "json"))
         gate = _gate()
-        events = list(reversed(gate.history(offline=offline)))[: max(0, limit)]
+        events = list(reversed(gate.history(max(0, limit), offline=offline)))
         if format == "json":
             print(render.dumps([render.log_json(e, c) for e, c in events]))
         else:

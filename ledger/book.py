@@ -12,6 +12,7 @@ needs to decode an event, so no event is ever dropped by a merge, whatever the l
 
 from __future__ import annotations
 
+import heapq
 import random
 import time as _time
 from collections import deque
@@ -126,10 +127,10 @@ class Book:
         return event, check
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
-             strict: bool = True) -> Loaded:
+             strict: bool = True, keep: int | None = None) -> Loaded:
         """The ledger at ``tip`` (default: the local notes ref). ``full`` replays every event and
-        returns them; ``strict`` raises ``FormatError`` on the first undecodable line instead of
-        reporting it as a problem."""
+        returns them (only the newest ``keep`` when given, to bound memory); ``strict`` raises
+        ``FormatError`` on the first undecodable line instead of reporting it as a problem."""
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
             return Loaded(None, State(), events=[] if full else None)
@@ -139,12 +140,17 @@ class Book:
             if loaded is not None:
                 loaded.since_checkpoint = depth
                 return loaded
-        return self._replay(head, now, strict, depth)
+        return self._replay(head, now, strict, depth, keep if full else 0)
 
-    def _replay(self, head: str, now: datetime, strict: bool, depth: int) -> Loaded:
+    def _replay(self, head: str, now: datetime, strict: bool, depth: int,
+                keep: int | None) -> Loaded:
+        # The fold is commutative (tests/test_fold.py), so events are applied as they stream by
+        # and only the newest ``keep`` are held: memory stays bounded at any ledger size.
         problems: list[Problem] = []
-        pairs: list[tuple[Event, Check]] = []
-        for obj, blobs in sorted(self.store.read_all(head).items()):
+        state = State()
+        kept: list[tuple[tuple[int, str], int, Event, Check]] = []
+        decoded = 0
+        for obj, blobs in self.store.read_all(head):
             try:
                 lines = _note_lines(obj, blobs)
             except FormatError as exc:
@@ -154,14 +160,20 @@ class Book:
                 continue
             for line, number in lines.items():
                 pair = self._decode(obj, number, line, now, None if strict else problems)
-                if pair is not None:
-                    pairs.append(pair)
-        if strict:
-            problems = [Problem(e.commit, 0, e.key_id or e.id, c.reason) for e, c in pairs
-                        if not c.ok]
-        pairs.sort(key=lambda p: p[0].order)
-        state = fold(e for e, c in pairs if c.ok)
-        return Loaded(head, state, problems, pairs, None, depth, len(pairs))
+                if pair is None:
+                    continue
+                event, check = pair
+                decoded += 1
+                if check.ok:
+                    state.apply(event)
+                elif strict:
+                    problems.append(Problem(obj, number, event.key_id or event.id, check.reason))
+                if keep is None or keep > 0:
+                    heapq.heappush(kept, (event.order, decoded, event, check))
+                    if keep is not None and len(kept) > keep:
+                        heapq.heappop(kept)
+        events = [(e, c) for _o, _n, e, c in sorted(kept)]
+        return Loaded(head, state, problems, events, None, depth, decoded)
 
     def _since(self, base: str, state: State, head: str, now: datetime,
                strict: bool) -> Loaded | None:

@@ -171,16 +171,18 @@ class Gate:
                       state.active_claim(now) is not None,
                       self.rules.schedule.next_expensive(now), len(loaded.problems), facts)
 
-    def history(self, *, offline: bool = False) -> list[tuple[Event, Check]]:
-        """Every event, oldest first, with its verification."""
+    def history(self, limit: int | None = None, *,
+                offline: bool = False) -> list[tuple[Event, Check]]:
+        """The newest ``limit`` events (all when None), oldest first, with their verification."""
         self.sync_in(offline)
-        return list(self.book.load(self.clock(), full=True, strict=False).events or [])
+        loaded = self.book.load(self.clock(), full=True, strict=False, keep=limit)
+        return list(loaded.events or [])
 
     def verify(self, *, offline: bool = False) -> tuple[int, list[Problem]]:
         """(events read, problems) over the whole ledger."""
         self.sync_in(offline)
-        loaded = self.book.load(self.clock(), full=True, strict=False)
-        return len(loaded.events or []), loaded.problems
+        loaded = self.book.load(self.clock(), full=True, strict=False, keep=0)
+        return loaded.decoded, loaded.problems
 
     # Writing ----------------------------------------------------------------------------------
 

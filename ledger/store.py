@@ -157,9 +157,9 @@ class Store:
         except (KeyError, ValueError, pygit2.GitError):
             raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
 
-    def read_all(self, commit: str | None) -> dict[str, list[bytes]]:
-        """Every note in the notes commit: object id -> the note blobs (one per depth found)."""
-        notes: dict[str, list[bytes]] = {}
+    def note_paths(self, commit: str | None) -> dict[str, list[Any]]:
+        """Every note in the notes commit: object id -> its blob ids (one per depth found)."""
+        notes: dict[str, list[Any]] = {}
         tree = self._tree(commit)
         if tree is None:
             return notes
@@ -173,8 +173,13 @@ class Store:
                     if len(entry.name) == 2 and _HEX.match(entry.name) and len(path) < 64:
                         stack.append((path, repo[entry.id]))
                 elif _OBJECT.match(path) and entry.type_str == "blob":
-                    notes.setdefault(path, []).append(repo[entry.id].data)
+                    notes.setdefault(path, []).append(entry.id)
         return notes
+
+    def read_all(self, commit: str | None) -> Iterator[tuple[str, list[bytes]]]:
+        """Every note, one object at a time (blobs are read lazily to bound memory)."""
+        for obj, blob_ids in sorted(self.note_paths(commit).items()):
+            yield obj, [self.repo[blob].data for blob in blob_ids]
 
     def note_blobs(self, commit: str | None, obj: str) -> list[bytes]:
         """The note blobs for one object at every depth it appears in the notes commit."""
@@ -196,7 +201,7 @@ class Store:
         """Objects whose notes differ between two notes commits (any layout on either side)."""
         new_tree = self._tree(new)
         if old is None:
-            return set(self.read_all(new))
+            return set(self.note_paths(new))
         diff = self._tree(old).diff_to_tree(new_tree)
         changed: set[str] = set()
         for delta in diff.deltas:
