@@ -251,6 +251,16 @@ def verify(offline: Offline = False) -> None:
 
 
 @app.command()
+def sync() -> None:
+    """Fetch the remote ledger, merge it with the local one and push (events a refused push
+    left behind go out now)."""
+    with error_handler():
+        gate = _gate()
+        tip = gate.book.push()
+        print(f"in sync: {tip[:12] if tip else 'no ledger yet'}")
+
+
+@app.command()
 def hold(reason: Annotated[str, typer.Option("--reason", help="Why deploys stop.")],
          now: Now = None, no_push: NoPush = False) -> None:
     """Stop all deploys (cheap and expensive) until `release`."""

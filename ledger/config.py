@@ -196,16 +196,28 @@ def _convert(key: str, value: object) -> object:
     return _signing(value)
 
 
+def loads(text: str, source: str = CONFIG_FILE) -> Config:
+    """Parse and validate the text of a ``deploy-ledger.toml``."""
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return from_table(table, source)
+
+
 def load(root: Path | None) -> Config:
     """The configuration of the repository at ``root`` (defaults when it has none)."""
     if root is None:
         return Config()
     path = root / CONFIG_FILE
     if path.is_file():
-        return from_table(_read(path), CONFIG_FILE)
+        return loads(_text(path), CONFIG_FILE)
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
-        tool = _read(pyproject).get("tool", {})
+        try:
+            tool = tomllib.loads(_text(pyproject)).get("tool", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"pyproject.toml: not valid TOML: {exc}") from None
         if isinstance(tool, dict) and "deploy-ledger" in tool:
             table = tool["deploy-ledger"]
             if not isinstance(table, dict):
@@ -214,11 +226,8 @@ def load(root: Path | None) -> Config:
     return Config()
 
 
-def _read(path: Path) -> dict[str, object]:
+def _text(path: Path) -> str:
     try:
-        data: dict[str, object] = tomllib.loads(path.read_text(encoding="utf-8"))
-        return data
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: cannot read: {exc.__class__.__name__}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None

@@ -34,7 +34,7 @@ from .policy import BuildFacts, Decision, decide, pending_work
 from .sign import Check, HmacVerifier, Signer, SshVerifier, Verifier, make_signer
 from .signers import AllowedSigners
 from .store import Store
-from .work import NONE, fingerprints
+from .work import NONE, candidate_pathspecs, fingerprints
 
 Clock = Callable[[], datetime]
 
@@ -136,7 +136,17 @@ class Gate:
         return Author(human=name) if human else Author("local", facts.build, "", name)
 
     def fingerprints(self, commit: str) -> dict[str, str]:
-        return fingerprints(self.store.tree_files(commit), self.config.work)
+        """Each work kind's fingerprint at ``commit`` (git narrows the files, we match exactly)."""
+        return self.start_fingerprints(commit)()
+
+    def start_fingerprints(self, commit: str) -> Callable[[], dict[str, str]]:
+        """Start fingerprinting ``commit`` in the background; call the result for the answer."""
+        specs = candidate_pathspecs(self.config.work)
+        self.store.resolve(commit)
+        if specs is None:
+            return lambda: fingerprints(self.store.tree_files(commit), self.config.work)
+        collect = self.store.files_matching(commit, specs)
+        return lambda: fingerprints(collect(), self.config.work)
 
     # Reading ----------------------------------------------------------------------------------
 
@@ -148,19 +158,23 @@ class Gate:
     def load(self, now: datetime) -> Loaded:
         return self.book.load(now)
 
-    def evaluate(self, loaded: Loaded, facts: BuildFacts, now: datetime) -> Decision:
+    def evaluate(self, loaded: Loaded, facts: BuildFacts, now: datetime,
+                 prints: dict[str, str] | None = None) -> Decision:
         """The verdict for ``facts`` on the ledger ``loaded``."""
-        pending = pending_work(loaded.state, self.fingerprints(facts.commit), NONE)
+        if prints is None:
+            prints = self.fingerprints(facts.commit)
+        pending = pending_work(loaded.state, prints, NONE)
         live = loaded.state.live.commit if loaded.state.live else None
         behind = self.store.is_ancestor(facts.commit, live) if live else False
         return decide(loaded.state, facts, pending, self.rules, now, behind_live=behind)
 
     def decide(self, facts: BuildFacts, *, offline: bool = False) -> tuple[Decision, Loaded]:
         """Fetch the ledger (unless ``offline``), fold it and decide."""
+        prints = self.start_fingerprints(facts.commit)  # runs while we fetch
         self.sync_in(offline)
         now = self.clock()
         loaded = self.load(now)
-        return self.evaluate(loaded, facts, now), loaded
+        return self.evaluate(loaded, facts, now, prints()), loaded
 
     def status(self, facts: BuildFacts, *, offline: bool = False) -> Status:
         decision, loaded = self.decide(facts, offline=offline)

@@ -108,8 +108,39 @@ class PathMatcher:
         return matched
 
 
+def pathspec(glob: str) -> list[str] | None:
+    """git ``:(glob)`` pathspecs matching a superset of what ``glob`` matches (candidates, to be
+    filtered exactly), or None when git's glob cannot express it (``**`` inside a name)."""
+    text = glob.strip()
+    if not text or text.startswith("!"):
+        return []
+    if re.search(r"[^/]\*\*|\*\*[^/]", text):
+        return None
+    directory = text.endswith("/")
+    body = text.rstrip("/")
+    anchored = "/" in body
+    body = body.lstrip("/")
+    if not anchored:
+        body = "**/" + body
+    # A pattern also matches everything inside a directory of that name.
+    return [body + "/**"] if directory else [body, body + "/**"]
+
+
+def candidate_pathspecs(kinds: Mapping[str, WorkKind]) -> list[str] | None:
+    """Pathspecs for every kind's files, or None when only a full walk is exact."""
+    specs: list[str] = []
+    for kind in kinds.values():
+        for glob in kind.paths:
+            spec = pathspec(glob)
+            if spec is None:
+                return None
+            specs += spec
+    return sorted(set(specs))
+
+
 def fingerprints(files: Iterable[tuple[str, str]], kinds: Mapping[str, WorkKind]) -> dict[str, str]:
-    """Fingerprint every kind over ``files`` ((path, blob id) pairs) in one pass."""
+    """Fingerprint every kind over ``files`` ((path, blob id) pairs, a superset of the matching
+    ones) in one pass."""
     matchers = {name: kind.matcher() for name, kind in kinds.items()}
     hashes = {name: hashlib.sha256() for name in kinds}
     seen = dict.fromkeys(kinds, False)

@@ -129,7 +129,8 @@ def test_clock_skew_between_builds_does_not_reorder(project: Project) -> None:
 
 
 def test_malformed_key_is_reported_without_the_key(project: Project) -> None:
-    secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nTOPSECRETMATERIAL\n-----END OPENSSH PRIVATE KEY-----"
+    secret = ("-----BEGIN OPENSSH PRIVATE KEY-----\nTOPSECRETMATERIAL\n"
+              "-----END OPENSSH PRIVATE KEY-----")
     build, travis = project.travis_clone("cron")
     result = project.cli(build, "record", *NIGHT, **travis, DEPLOY_LEDGER_KEY=secret)
     assert_fails_closed(result, "does not hold a readable, unencrypted OpenSSH private key")

@@ -1,0 +1,96 @@
+"""Parser fuzzing: random bytes and mutated valid inputs never raise anything but the documented
+errors (FormatError and its subclasses for notes; ConfigError for configuration; ValueError for
+the window, day and duration parsers, which config wraps in ConfigError).
+
+Default: a few hundred inputs per target. ``--slow``: 100,000 per target."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import datetime, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cli.setup import DEFAULT_CONFIG
+from ledger.book import _note_lines
+from ledger.config import loads, parse_duration
+from ledger.errors import ConfigError, FormatError
+from ledger.events import Author, Build, Deployed, Hold, decode_line, new_event
+from ledger.policy import Window, parse_days
+from ledger.sign import HmacVerifier, SshVerifier
+from ledger.signers import AllowedSigners
+
+EXAMPLES = int(os.environ.get("DEPLOY_LEDGER_FUZZ_EXAMPLES", "400"))
+fuzz = settings(max_examples=EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+T = datetime(2026, 11, 23, tzinfo=timezone.utc)
+VALID = [
+    new_event(Build({"migrate": "ab" * 8}, ("migrate",), "main", "push"), clock=3, time=T,
+              commit="c" * 40, by=Author("travis", "1", "https://x/1")).with_sig("ssh:QUJD").line(),
+    new_event(Deployed(("migrate",), {"migrate": "none"}, "f" * 32), clock=12, time=T,
+              commit="c" * 40, by=Author(human="Ann <a@b>")).line(),
+    new_event(Hold('quote " backslash \\ tab \t ünï'), clock=1, time=T, commit="c" * 40,
+              by=Author(human="x")).with_sig("hmac:abc:00ff").line(),
+]
+VERIFIERS = [SshVerifier(AllowedSigners.parse("")), HmacVerifier("NO_SUCH_ENV_VARIABLE_SET")]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: list[str]) -> str:
+    text = draw(st.sampled_from(seeds))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        kind = draw(st.integers(0, 3))
+        if kind == 0:  # delete a span
+            text = text[:at] + text[at + draw(st.integers(1, 8)):]
+        elif kind == 1:  # insert junk
+            text = text[:at] + draw(st.text(max_size=6)) + text[at:]
+        elif kind == 2:  # replace one character
+            text = text[:at] + draw(st.characters()) + text[at + 1:]
+        else:  # splice another seed in
+            other = draw(st.sampled_from(seeds))
+            text = text[:at] + other[draw(st.integers(0, len(other))):]
+    return text
+
+
+def parse_note(blob: bytes) -> None:
+    for line in _note_lines("c" * 40, [blob]):
+        event = decode_line(line)
+        for verifier in VERIFIERS:
+            verifier.verify(event.payload.encode("utf-8", "surrogatepass"), event.sig, T)
+
+
+@fuzz
+@given(st.binary(max_size=600))
+def test_note_parser_random_bytes(blob: bytes) -> None:
+    with contextlib.suppress(FormatError):
+        parse_note(blob)
+
+
+@fuzz
+@given(mutated(VALID))
+def test_note_parser_mutated_events(line: str) -> None:
+    with contextlib.suppress(FormatError):
+        parse_note(line.encode("utf-8", "surrogatepass"))
+
+
+CONFIGS = [DEFAULT_CONFIG, 'timezone = "Europe/Amsterdam"\nbusy = "mon-fri 07:00-22:00"\n'
+           'freeze = ["2026-12-24T00:00 .. 2026-12-27T00:00"]\nholidays = ["2026-12-25"]\n']
+
+
+@fuzz
+@given(st.one_of(mutated(CONFIGS), st.text(max_size=300)))
+def test_config_parser(text: str) -> None:
+    with contextlib.suppress(ConfigError):
+        loads(text).rules()
+
+
+@fuzz
+@given(st.one_of(mutated(["mon-fri 07:00-22:00", "sat,sun 10:00-02:30", "daily 00:00-24:00"]),
+                 st.text(max_size=40)))
+def test_window_day_and_duration_parsers(text: str) -> None:
+    for parse in (Window.parse, parse_days, parse_duration):
+        with contextlib.suppress(ValueError):
+            parse(text)

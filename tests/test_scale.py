@@ -1,0 +1,180 @@
+"""No event is lost, whatever runs at once, whatever the remote refuses, wherever a process dies.
+
+The full runs are behind ``--slow`` (16 processes x 50 rounds; 200 kills); the default run does a
+reduced version of each. Every process here is a real ``deploy-ledger`` process in its own clone.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Keys
+from helpers import git, notes_on_origin
+from test_cli import PY, Project
+
+from ledger.book import Book
+from ledger.store import Store
+
+NIGHT = "2026-11-23T23:00"
+
+
+@pytest.fixture
+def project(tmp_path: Path, keys: Keys) -> Project:
+    (tmp_path / "home").mkdir(exist_ok=True)
+    made = Project(tmp_path, keys)
+    assert made.cli(made.work, "init", "--baseline", "HEAD", "--now",
+                    "2026-11-22T12:00").returncode == 0
+    made.change("shop/migrations/0002_x.py")
+    return made
+
+
+def event_ids(lines: list[str]) -> set[str]:
+    return {line.split(" ", 1)[0].split("-", 1)[1] for line in lines}
+
+
+def local_ids(path: Path, keys: Keys) -> set[str]:
+    book = Book(Store.discover(path), keys.verifier())
+    from datetime import datetime, timezone
+
+    loaded = book.load(datetime.now(timezone.utc), full=True, strict=False)
+    return {e.id for e, _c in loaded.events or []}
+
+
+def flaky_hook(origin: Path) -> None:
+    """A pre-receive hook rejecting every other push at random."""
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/bash\ncat > /dev/null\n"
+                    "if [ $((RANDOM % 2)) -eq 0 ]; then echo 'random refusal' >&2; exit 1; fi\n")
+    hook.chmod(0o755)
+
+
+def crowd(project: Project, procs: int, rounds: int, runs_every: int) -> None:
+    clones = [project.travis_clone("cron") for _ in range(procs)]
+    barrier = threading.Barrier(procs)
+    outcomes: list[tuple[str, int, str]] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        path, travis = clones[index]
+        for round_ in range(rounds):
+            env = dict(travis, TRAVIS_BUILD_NUMBER=f"{index}-{round_}")
+            barrier.wait()
+            if runs_every and round_ % runs_every == 0 and index % 4 == 0:
+                args = ["run", "--now", NIGHT, "--", PY, "-c", "pass"]
+            else:
+                args = ["record", "--now", NIGHT]
+            result = project.cli(path, *args, **env)
+            with lock:
+                outcomes.append((args[0], result.returncode, result.stderr.strip()))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(procs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Each process either succeeded (or, for run, waited) or exited 1 with a clear message.
+    for command, code, stderr in outcomes:
+        assert code in ((0, 3) if command == "run" else (0,)) or (
+            code == 1 and stderr.startswith("deploy-ledger: error: the remote refused the ledger")
+        ), (command, code, stderr)
+    assert sum(code == 0 for c, code, _e in outcomes if c == "record") > 0
+    origin_ids = event_ids(notes_on_origin(project.origin))
+    created = set().union(*(local_ids(path, project.keys) for path, _t in clones))
+    # Every event accepted is on origin; the rest are kept locally and go out with a sync.
+    (project.origin / "hooks" / "pre-receive").unlink(missing_ok=True)
+    for path, travis in clones:
+        assert project.cli(path, "sync", **travis).returncode == 0
+    final = event_ids(notes_on_origin(project.origin))
+    assert origin_ids <= final and created <= final
+    records = sum(1 for line in notes_on_origin(project.origin) if 'type = "build"' in line)
+    assert records == sum(1 for c, _code, _e in outcomes if c == "record")
+    deployed = sum(1 for line in notes_on_origin(project.origin) if 'type = "deployed"' in line)
+    assert deployed <= 1 + 1  # the baseline, and at most one deploy of the one pending migration
+    assert project.ran_ops().count("migrate") <= 1
+
+
+def test_crowd_with_a_flaky_remote(project: Project) -> None:
+    flaky_hook(project.origin)
+    crowd(project, procs=16, rounds=2, runs_every=1)
+
+
+@pytest.mark.slow
+def test_crowd_at_scale_with_a_flaky_remote(project: Project) -> None:
+    flaky_hook(project.origin)
+    started = time.monotonic()
+    crowd(project, procs=16, rounds=50, runs_every=10)
+    print(f"16 processes x 50 rounds: {time.monotonic() - started:.0f}s, "
+          f"{len(notes_on_origin(project.origin))} events on origin")
+
+
+def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
+    """Start record / run and SIGKILL them at random moments; after each, both notes refs must
+    be readable by git and by us, and no event the remote had may disappear."""
+    rng = random.Random(seed)
+    build, travis = project.travis_clone("cron")
+    marker = project.base / "deploying"
+    deploy = [PY, "-c", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(60)"]
+    seen_on_origin: set[str] = set()
+    stats = {"killed": 0, "finished": 0, "during_deploy": 0}
+    for attempt in range(kills):
+        env = project.env(**dict(travis, TRAVIS_BUILD_NUMBER=f"k{attempt}"))
+        during_deploy = rng.random() < 0.25
+        if during_deploy:
+            marker.unlink(missing_ok=True)
+            args = ["run", "--now", NIGHT, "--", *deploy]
+        else:
+            args = rng.choice([["record", "--now", NIGHT], ["run", "--now", NIGHT, "--", PY,
+                                                            "-c", "pass"]])
+        proc = subprocess.Popen([PY, "-m", "cli", *args], cwd=build, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        if during_deploy:
+            deadline = time.monotonic() + 30
+            while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        else:
+            time.sleep(rng.uniform(0.0, 0.5))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stats["killed"] += 1
+            stats["during_deploy"] += int(during_deploy and marker.exists())
+        else:
+            stats["finished"] += 1
+        proc.wait()
+        for where in (build, project.origin):
+            git(where, "notes", "--ref=deploys", "list")  # plain git can read it
+        current = event_ids(notes_on_origin(project.origin))
+        assert seen_on_origin <= current, "an event the remote accepted was lost"
+        seen_on_origin = current
+        local_ids(build, project.keys)  # and so can we
+        if during_deploy and marker.exists():
+            # A run killed while deploying leaves its lease: it blocks until expiry or release.
+            other, other_env = project.travis_clone("cron")
+            status = project.cli(other, "status", "--now", NIGHT, **other_env).stdout
+            assert "orphaned" in status or "lease:    travis build" in status
+            waited = project.cli(other, "decide", "--now", NIGHT, **other_env)
+            assert waited.returncode == 3 and "holds the deploy lease" in waited.stdout
+            later = project.cli(other, "decide", "-q", "--now", "2026-11-24T01:00", **other_env)
+            assert later.stdout != "wait\n" or "holds" not in later.stdout
+            assert project.cli(project.work, "release", "--reason", "killed build").returncode == 0
+    return stats
+
+
+def test_kills_at_random_moments(project: Project) -> None:
+    stats = kill_at_random(project, kills=12, seed=1)
+    assert stats["killed"] > 0
+
+
+@pytest.mark.slow
+def test_two_hundred_kills(project: Project) -> None:
+    started = time.monotonic()
+    stats = kill_at_random(project, kills=200, seed=2026)
+    print(f"200 kills: {stats} in {time.monotonic() - started:.0f}s")
+    assert stats["killed"] >= 100 and stats["during_deploy"] >= 20
