@@ -97,6 +97,16 @@ class Verifier(Protocol):
     def stable_interval(self, now: datetime) -> tuple[datetime | None, datetime | None]: ...
 
 
+def _unwrap(sig: str | None, method: str) -> str | Check:
+    """The value of a ``method:value`` signature field, or the failed check saying why not."""
+    if not sig:
+        return Check(False, "unsigned")
+    found, _, value = sig.partition(":")
+    if found != method:
+        return Check(False, f"signed with method {found!r}, expected {method!r}")
+    return value
+
+
 def _key_text(env: str) -> str:
     value = os.environ.get(env, "")
     if not value.strip():
@@ -206,11 +216,9 @@ class SshVerifier:
         self.trust_id = "ssh:" + allowed.digest
 
     def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check:
-        if not sig:
-            return Check(False, "unsigned")
-        method, _, value = sig.partition(":")
-        if method != "ssh":
-            return Check(False, f"signed with method {method!r}, expected 'ssh'")
+        value = _unwrap(sig, "ssh")
+        if isinstance(value, Check):
+            return value
         try:
             blob = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
@@ -260,11 +268,9 @@ class HmacVerifier:
         self.trust_id = "hmac:" + (hmac_key_id(secret) if secret else "none")
 
     def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check:
-        if not sig:
-            return Check(False, "unsigned")
-        method, _, rest = sig.partition(":")
-        if method != "hmac":
-            return Check(False, f"signed with method {method!r}, expected 'hmac'")
+        rest = _unwrap(sig, "hmac")
+        if isinstance(rest, Check):
+            return rest
         if self._secret is None:
             return Check(False, f"cannot verify: ${self._env} is not set")
         key_id, _, digest = rest.partition(":")

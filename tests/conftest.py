@@ -5,12 +5,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import CI_PREFIXES, KEY_ENV, PINNED_ENV, GitDaemon
+from helpers import CI_PREFIXES, KEY_ENV, PINNED_ENV, GitDaemon, Keys, Project
 from hypothesis import settings
 
 from ledger.book import Book
-from ledger.sign import SshSigner, SshVerifier, generate_ed25519
-from ledger.signers import AllowedSigners
+from ledger.sign import SshSigner
 from ledger.store import Store
 
 # Property tests: a few hundred examples by default; `--hypothesis-profile thorough` for a long run.
@@ -50,21 +49,6 @@ def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(home))
 
 
-class Keys:
-    """An Ed25519 key pair exported as the CI secret, and an allowed_signers text for it."""
-
-    def __init__(self, identity: str = "ci@example.com") -> None:
-        self.private, self.public = generate_ed25519()
-        self.identity = identity
-
-    def allowed(self, options: str = 'namespaces="deploy-ledger"') -> str:
-        return f"{self.identity} {options} {self.public}\n".replace("  ", " ")
-
-    def verifier(self, *others: Keys) -> SshVerifier:
-        text = "".join(k.allowed() for k in (self, *others))
-        return SshVerifier(AllowedSigners.parse(text))
-
-
 @pytest.fixture
 def keys(monkeypatch: pytest.MonkeyPatch) -> Keys:
     pair = Keys()
@@ -84,3 +68,18 @@ def daemon(tmp_path: Path) -> Iterator[GitDaemon]:
     running = GitDaemon(served)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, keys: Keys) -> Project:
+    """A Django-like repository with a bare origin (see helpers.Project)."""
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return Project(tmp_path, keys)
+
+
+@pytest.fixture
+def baselined(project: Project) -> Project:
+    """The same, with `init --baseline HEAD` recorded: its first commit is what is live."""
+    result = project.cli(project.work, "init", "--baseline", "HEAD", "--now", "2026-11-22T12:00")
+    assert result.returncode == 0, result.stderr
+    return project

@@ -10,8 +10,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ledger.sign import SshVerifier, generate_ed25519
+from ledger.signers import AllowedSigners
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ENV = "DEPLOY_LEDGER_KEY"
+PY = sys.executable
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
 
 PINNED_ENV = {
@@ -123,6 +127,80 @@ def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
     """Run ``deploy-ledger`` as a user would, in a fresh interpreter."""
     return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True,
                           text=True, env=env or clean_env(), timeout=timeout)
+
+
+class Keys:
+    """An Ed25519 key pair exported as the CI secret, and an allowed_signers text for it."""
+
+    def __init__(self, identity: str = "ci@example.com") -> None:
+        self.private, self.public = generate_ed25519()
+        self.identity = identity
+
+    def allowed(self, options: str = 'namespaces="deploy-ledger"') -> str:
+        return f"{self.identity} {options} {self.public}\n".replace("  ", " ")
+
+    def verifier(self, *others: Keys) -> SshVerifier:
+        text = "".join(k.allowed() for k in (self, *others))
+        return SshVerifier(AllowedSigners.parse(text))
+
+
+class Project:
+    """A Django-like repository with a bare origin, configured for Europe/Amsterdam."""
+
+    def __init__(self, base: Path, keys: Keys) -> None:
+        self.base = base
+        self.origin, self.work = make_origin(base)
+        self.keys = keys
+        self.ran = base / "ran.log"
+        (self.work / "deploy-ledger.toml").write_text(
+            'timezone = "Europe/Amsterdam"\n\n'
+            f'[work.migrate]\npaths = ["**/migrations/*.py"]\n'
+            f'run = "{PY} manage.py migrate"\n\n'
+            f'[work.index]\npaths = ["**/search.py", "**/search_indexes.py"]\n'
+            f'run = "{PY} manage.py index"\n')
+        (self.work / ".deploy-ledger").mkdir()
+        (self.work / ".deploy-ledger" / "allowed_signers").write_text(keys.allowed())
+        (self.work / "manage.py").write_text(
+            f"import sys\nopen({str(self.ran)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+        for path in ("shop/views.py", "shop/search.py", "shop/migrations/0001_initial.py"):
+            (self.work / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.work / path).write_text("# initial\n")
+        git(self.work, "add", "-A")
+        git(self.work, "commit", "-q", "-m", "project")
+        git(self.work, "push", "-q", "origin", "main")
+        self.builds = 0
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = clean_env()
+        env["HOME"] = str(self.base / "home")
+        env[KEY_ENV] = self.keys.private
+        env.update(extra)
+        return env
+
+    def cli(self, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(cwd, *args, env=self.env(**env))
+
+    def travis_clone(self, event: str = "push", depth: str = "--depth=50",
+                     ) -> tuple[Path, dict[str, str]]:
+        """A fresh clone as Travis makes it: depth 50, detached HEAD, Travis's variables."""
+        self.builds += 1
+        sha = git(self.work, "rev-parse", "HEAD").strip()
+        path = clone(f"file://{self.origin}", self.base / f"build{self.builds}", depth,
+                     "--branch=main")
+        git(path, "checkout", "-qf", sha)
+        travis = {"TRAVIS": "true", "TRAVIS_BRANCH": "main", "TRAVIS_COMMIT": sha,
+                  "TRAVIS_PULL_REQUEST": "false", "TRAVIS_EVENT_TYPE": event,
+                  "TRAVIS_BUILD_NUMBER": str(self.builds),
+                  "TRAVIS_BUILD_WEB_URL": f"https://travis.example/builds/{self.builds}"}
+        return path, travis
+
+    def change(self, path: str) -> None:
+        commit_file(self.work, path, f"# change {self.builds}\n", f"edit {path}")
+        git(self.work, "push", "-q", "origin", "main")
+
+    def ran_ops(self) -> list[str]:
+        return self.ran.read_text().split() if self.ran.exists() else []
+
 
 
 def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: str,

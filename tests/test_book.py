@@ -6,11 +6,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Keys, make_book
+from conftest import make_book
 from helpers import (
     KEY_ENV,
     T0,
     GitDaemon,
+    Keys,
     append_worker,
     clone,
     commit_file,

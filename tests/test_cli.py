@@ -5,77 +5,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from conftest import Keys
-from helpers import KEY_ENV, clean_env, clone, commit_file, git, make_origin, run_cli
-
-PY = sys.executable
-
-
-class Project:
-    """A Django-like repository with a bare origin, configured for Europe/Amsterdam."""
-
-    def __init__(self, base: Path, keys: Keys) -> None:
-        self.base = base
-        self.origin, self.work = make_origin(base)
-        self.keys = keys
-        self.ran = base / "ran.log"
-        (self.work / "deploy-ledger.toml").write_text(
-            'timezone = "Europe/Amsterdam"\n\n'
-            f'[work.migrate]\npaths = ["**/migrations/*.py"]\n'
-            f'run = "{PY} manage.py migrate"\n\n'
-            f'[work.index]\npaths = ["**/search.py", "**/search_indexes.py"]\n'
-            f'run = "{PY} manage.py index"\n')
-        (self.work / ".deploy-ledger").mkdir()
-        (self.work / ".deploy-ledger" / "allowed_signers").write_text(keys.allowed())
-        (self.work / "manage.py").write_text(
-            f"import sys\nopen({str(self.ran)!r}, 'a').write(sys.argv[1] + '\\n')\n")
-        for path in ("shop/views.py", "shop/search.py", "shop/migrations/0001_initial.py"):
-            (self.work / path).parent.mkdir(parents=True, exist_ok=True)
-            (self.work / path).write_text("# initial\n")
-        git(self.work, "add", "-A")
-        git(self.work, "commit", "-q", "-m", "project")
-        git(self.work, "push", "-q", "origin", "main")
-        self.builds = 0
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = clean_env()
-        env["HOME"] = str(self.base / "home")
-        env[KEY_ENV] = self.keys.private
-        env.update(extra)
-        return env
-
-    def cli(self, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(cwd, *args, env=self.env(**env))
-
-    def travis_clone(self, event: str = "push", depth: str = "--depth=50") -> tuple[Path, dict]:
-        """A fresh clone as Travis makes it: depth 50, detached HEAD, Travis's variables."""
-        self.builds += 1
-        sha = git(self.work, "rev-parse", "HEAD").strip()
-        path = clone(f"file://{self.origin}", self.base / f"build{self.builds}", depth,
-                     "--branch=main")
-        git(path, "checkout", "-qf", sha)
-        travis = {"TRAVIS": "true", "TRAVIS_BRANCH": "main", "TRAVIS_COMMIT": sha,
-                  "TRAVIS_PULL_REQUEST": "false", "TRAVIS_EVENT_TYPE": event,
-                  "TRAVIS_BUILD_NUMBER": str(self.builds),
-                  "TRAVIS_BUILD_WEB_URL": f"https://travis.example/builds/{self.builds}"}
-        return path, travis
-
-    def change(self, path: str) -> None:
-        commit_file(self.work, path, f"# change {self.builds}\n", f"edit {path}")
-        git(self.work, "push", "-q", "origin", "main")
-
-    def ran_ops(self) -> list[str]:
-        return self.ran.read_text().split() if self.ran.exists() else []
-
-
-@pytest.fixture
-def project(tmp_path: Path, keys: Keys) -> Project:
-    (tmp_path / "home").mkdir(exist_ok=True)
-    return Project(tmp_path, keys)
+from helpers import KEY_ENV, PY, Project, git
 
 
 def test_acceptance_timeline(project: Project) -> None:

@@ -7,21 +7,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Keys
-from helpers import git
-from test_cli import PY, Project
+from helpers import PY, Project, git
 
 from ledger.events import Author, Hold, new_event
 
 
 @pytest.fixture
-def project(tmp_path: Path, keys: Keys) -> Project:
-    (tmp_path / "home").mkdir(exist_ok=True)
-    made = Project(tmp_path, keys)
-    assert made.cli(made.work, "init", "--baseline", "HEAD", "--now",
-                    "2026-11-22T12:00").returncode == 0
-    made.change("shop/migrations/0002_x.py")  # expensive work pending: nights deploy-expensive
-    return made
+def project(baselined: Project) -> Project:
+    """Baselined, then a commit adding a migration: at night its verdict is deploy-expensive."""
+    baselined.change("shop/migrations/0002_x.py")
+    return baselined
 
 
 NIGHT = ("--now", "2026-11-23T23:00")

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Keys
-from helpers import KEY_ENV, git, make_origin
+from helpers import KEY_ENV, Keys, git, make_origin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,8 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Keys
-from helpers import KEY_ENV, clean_env, commit_file, git, make_origin
+from helpers import KEY_ENV, Keys, clean_env, commit_file, git, make_origin
 
 from ledger.gate import Gate
 from ledger.policy import BuildFacts

@@ -4,24 +4,16 @@ right."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import Keys
-from helpers import commit_file, git
-from test_cli import Project
+from helpers import Project, commit_file, git
 
 NIGHT = ("--now", "2026-11-23T23:00")
 DAY = ("--now", "2026-11-23T10:00")
 
 
 @pytest.fixture
-def project(tmp_path: Path, keys: Keys) -> Project:
-    (tmp_path / "home").mkdir(exist_ok=True)
-    made = Project(tmp_path, keys)
-    assert made.cli(made.work, "init", "--baseline", "HEAD", "--now",
-                    "2026-11-22T12:00").returncode == 0
-    return made
+def project(baselined: Project) -> Project:
+    return baselined
 
 
 def deploy_migration(project: Project) -> str:

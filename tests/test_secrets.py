@@ -7,10 +7,7 @@ import base64
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import Keys
-from helpers import KEY_ENV, git
-from test_cli import PY, Project
+from helpers import KEY_ENV, PY, Project, git
 
 
 def fragments(private: str) -> list[str]:
@@ -48,10 +45,6 @@ def everything_written(base: Path) -> bytes:
     return b"\n".join(blobs)
 
 
-@pytest.fixture
-def project(tmp_path: Path, keys: Keys) -> Project:
-    (tmp_path / "home").mkdir(exist_ok=True)
-    return Project(tmp_path, keys)
 
 
 def test_the_key_never_leaks(project: Project) -> None:

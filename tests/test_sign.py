@@ -6,8 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import Keys
-from helpers import KEY_ENV
+from helpers import KEY_ENV, Keys
 
 from ledger.errors import SigningKeyError, TrustError
 from ledger.events import Author, Hold, new_event

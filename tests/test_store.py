@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pygit2
-from conftest import Keys, make_book
-from helpers import KEY_ENV, git, make_origin
+from conftest import make_book
+from helpers import KEY_ENV, Keys, git, make_origin
 
 from ledger.book import Draft
 from ledger.events import Author, Body, Build, Hold, decode_line, new_event, render_note
