@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,25 +112,28 @@ def test_crowd_at_scale_with_a_flaky_remote(project: Project) -> None:
 
 def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
     """Start record / run and SIGKILL them at random moments; after each, both notes refs must
-    be readable by git and by us, and no event the remote had may disappear."""
+    be readable by git and by us, and no event the remote had may disappear. Each attempt is
+    3 hours after the previous one, so a lease orphaned by one kill (2 h) has expired by the
+    next, except where the test checks that it blocks."""
     rng = random.Random(seed)
     build, travis = project.travis_clone("cron")
     marker = project.base / "deploying"
     deploy = [PY, "-c", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(60)"]
     seen_on_origin: set[str] = set()
     stats = {"killed": 0, "finished": 0, "during_deploy": 0}
+    start = datetime(2026, 11, 23, 23, 0)
     for attempt in range(kills):
+        now = (start + timedelta(hours=3 * attempt)).isoformat()
         during_deploy = rng.random() < 0.25
         if during_deploy:  # a new commit, so that there is something to deploy
             project.change("shop/views.py")
             build, travis = project.travis_clone("cron")
-        env = project.env(**dict(travis, TRAVIS_BUILD_NUMBER=f"k{attempt}"))
-        if during_deploy:
             marker.unlink(missing_ok=True)
-            args = ["run", "--now", NIGHT, "--", *deploy]
+            args = ["run", "--now", now, "--", *deploy]
         else:
-            args = rng.choice([["record", "--now", NIGHT], ["run", "--now", NIGHT, "--", PY,
-                                                            "-c", "pass"]])
+            args = rng.choice([["record", "--now", now],
+                               ["run", "--now", now, "--", PY, "-c", "pass"]])
+        env = project.env(**dict(travis, TRAVIS_BUILD_NUMBER=f"k{attempt}"))
         proc = subprocess.Popen([PY, "-m", "cli", *args], cwd=build, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
@@ -153,21 +157,25 @@ def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
         seen_on_origin = current
         local_ids(build, project.keys)  # and so can we
         if during_deploy and marker.exists():
-            # A run killed while deploying leaves its lease: it blocks until expiry or release.
+            # Killed while deploying: the lease stays, blocks until it expires, shows in status.
             other, other_env = project.travis_clone("cron")
-            status = project.cli(other, "status", "--now", NIGHT, **other_env).stdout
-            assert "orphaned" in status or "lease:    travis build" in status
-            waited = project.cli(other, "decide", "--now", NIGHT, **other_env)
+            status = project.cli(other, "status", "--now", now, **other_env).stdout
+            assert "lease:    travis build k" in status and "active" in status, status
+            waited = project.cli(other, "decide", "--now", now, **other_env)
             assert waited.returncode == 3 and "holds the deploy lease" in waited.stdout
-            later = project.cli(other, "decide", "--now", "2026-11-24T01:30", **other_env)
-            assert "holds the deploy lease" not in later.stdout  # expired: blocks no more
-            assert project.cli(project.work, "release", "--reason", "killed build").returncode == 0
+            later = (start + timedelta(hours=3 * attempt, minutes=150)).isoformat()
+            after = project.cli(other, "decide", "--now", later, **other_env)
+            assert "holds the deploy lease" not in after.stdout  # expired: blocks no more
+            if rng.random() < 0.5:  # and a human can end it at once
+                assert project.cli(project.work, "release", "--now", now).returncode == 0
+                freed = project.cli(other, "decide", "--now", now, **other_env)
+                assert "holds the deploy lease" not in freed.stdout
     return stats
 
 
 def test_kills_at_random_moments(project: Project) -> None:
     stats = kill_at_random(project, kills=12, seed=1)
-    assert stats["killed"] > 0
+    assert stats["killed"] > 0 and stats["during_deploy"] > 0
 
 
 @pytest.mark.slow
