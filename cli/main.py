@@ -328,7 +328,8 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
 def keygen(identity: Annotated[str, typer.Option(
         "--identity", help="Name for the allowed_signers line.")] = "deploy-ledger-ci") -> None:
     """Make an Ed25519 key pair: print the private key (for the CI secret) and the
-    allowed_signers line. The only command that ever prints a private key."""
+    allowed_signers line. Only keygen, and init when it makes a key, print a private key: a
+    new one, never the one in $DEPLOY_LEDGER_KEY."""
     with error_handler():
         from ledger.sign import generate_ed25519
 
