@@ -6,7 +6,6 @@ No printing here: every operation returns data the CLI renders.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +122,7 @@ class Gate:
         if event is not None and event not in config_mod.EVENTS:
             raise UsageError(f"unknown event {event!r} (use {', '.join(config_mod.EVENTS)})")
         the_event = event or ci.event
-        build = ci.build or (f"{socket.gethostname()}-{os.getpid()}" if ci.provider == "local"
+        build = ci.build or (f"{os.uname().nodename}-{os.getpid()}" if ci.provider == "local"
                              else "")
         return BuildFacts(sha, branch or None, the_event, ci.is_pr or the_event == "pull_request",
                           ci.provider, build, ci.url, ci.deploy_freeze)

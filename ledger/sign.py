@@ -121,13 +121,59 @@ def _b64_text(text: str) -> str | None:
         return None
 
 
+_PEM_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----"
+_PEM_END = "-----END OPENSSH PRIVATE KEY-----"
+_KEY_MAGIC = b"openssh-key-v1\0"
+
+
 def _load_private(text: str) -> object | None:
-    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+    """An unencrypted OpenSSH Ed25519 private key (PROTOCOL.key), or None.
+
+    Decoded here rather than with cryptography's ssh module, whose import costs more than the
+    rest of a CI step's signing; anything unexpected is simply not a key we can use."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
-        return load_ssh_private_key(text.encode("ascii", "replace"), password=None)
-    except Exception:
+        body = text.strip()
+        if not (body.startswith(_PEM_BEGIN) and body.endswith(_PEM_END)):
+            return None
+        blob = base64.b64decode("".join(body[len(_PEM_BEGIN) : -len(_PEM_END)].split()))
+        reader = _Reader(blob)
+        if reader.take(len(_KEY_MAGIC)) != _KEY_MAGIC:
+            return None
+        if reader.string() != b"none" or reader.string() != b"none":  # cipher, kdf
+            return None  # encrypted keys cannot be used unattended in CI
+        reader.string()  # kdf options
+        if reader.uint32() != 1:
+            return None
+        public = reader.string()
+        private = _Reader(reader.string())
+        if private.uint32() != private.uint32():  # the two check integers
+            return None
+        if private.string() != b"ssh-ed25519":
+            return None
+        raw_public, secret = private.string(), private.string()
+        key = Ed25519PrivateKey.from_private_bytes(secret[:32])
+        if secret[32:] != raw_public or ed25519_blob(raw_public) != public:
+            return None
+        if key.public_key().public_bytes_raw() != raw_public:
+            return None
+        return key
+    except (ValueError, TypeError, binascii.Error):
         return None
+
+
+def _encode_private(seed: bytes, raw_public: bytes, comment: str = "") -> str:
+    """The OpenSSH private key file text for an Ed25519 key (unencrypted)."""
+    check = os.urandom(4)
+    private = (check + check + _string(b"ssh-ed25519") + _string(raw_public)
+               + _string(seed + raw_public) + _string(comment.encode()))
+    private += bytes(range(1, 1 + (-len(private)) % 8))
+    blob = (_KEY_MAGIC + _string(b"none") + _string(b"none") + _string(b"") + struct.pack(">I", 1)
+            + _string(ed25519_blob(raw_public)) + _string(private))
+    text = base64.b64encode(blob).decode()
+    lines = [text[i : i + 70] for i in range(0, len(text), 70)]
+    return "\n".join([_PEM_BEGIN, *lines, _PEM_END]) + "\n"
 
 
 class SshSigner:
@@ -137,7 +183,6 @@ class SshSigner:
 
     def __init__(self, env: str) -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
         text: str | None = _key_text(env).strip().replace("\\n", "\n")
         if text and "BEGIN" not in text:
@@ -150,11 +195,11 @@ class SshSigner:
         key = _load_private(text)
         if key is None:
             raise SigningKeyError(
-                f"${env} does not hold a readable, unencrypted OpenSSH private key")
+                f"${env} does not hold a readable, unencrypted OpenSSH Ed25519 private key")
         if not isinstance(key, Ed25519PrivateKey):
             raise SigningKeyError(f"${env} holds a key that is not Ed25519")
         self._key = key
-        raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        raw = key.public_key().public_bytes_raw()
         self.public_blob = ed25519_blob(raw)
         self.fingerprint = key_fingerprint(self.public_blob)
 
@@ -297,14 +342,8 @@ def make_signer(method: str, env: str) -> Signer:
 def generate_ed25519() -> tuple[str, str]:
     """A new key pair: (OpenSSH private key text, ``ssh-ed25519 …`` public key text)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-        PublicFormat,
-    )
 
     key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()).decode()
-    public = key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
-    return private, public
+    raw_public = key.public_key().public_bytes_raw()
+    private = _encode_private(key.private_bytes_raw(), raw_public)
+    return private, "ssh-ed25519 " + base64.b64encode(ed25519_blob(raw_public)).decode()

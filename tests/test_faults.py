@@ -128,5 +128,5 @@ def test_malformed_key_is_reported_without_the_key(project: Project) -> None:
               "-----END OPENSSH PRIVATE KEY-----")
     build, travis = project.travis_clone("cron")
     result = project.cli(build, "record", *NIGHT, **travis, DEPLOY_LEDGER_KEY=secret)
-    assert_fails_closed(result, "does not hold a readable, unencrypted OpenSSH private key")
+    assert_fails_closed(result, "does not hold a readable, unencrypted OpenSSH Ed25519 private key")
     assert "TOPSECRET" not in result.stdout + result.stderr

@@ -134,3 +134,29 @@ def test_key_accepted_with_escaped_newlines_or_base64(monkeypatch: pytest.Monkey
 
 def test_stable_interval_without_validity_is_unbounded(keys: Keys) -> None:
     assert keys.verifier().stable_interval(NOW + timedelta(days=400)) == (None, None)
+
+
+def test_keys_interoperate_with_ssh_keygen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           keys: Keys) -> None:
+    # Ours -> OpenSSH: ssh-keygen derives the same public key from the private key we wrote.
+    ours = tmp_path / "ours"
+    ours.write_text(keys.private)
+    ours.chmod(0o600)
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(ours)], capture_output=True,
+                             text=True, check=True).stdout.split()[:2]
+    assert " ".join(derived) == keys.public
+    # OpenSSH -> ours: a key ssh-keygen made loads, with the fingerprint ssh-keygen reports.
+    theirs = tmp_path / "theirs"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "c", "-f",
+                    str(theirs)], check=True)
+    monkeypatch.setenv(KEY_ENV, theirs.read_text())
+    listed = subprocess.run(["ssh-keygen", "-l", "-f", str(theirs)], capture_output=True,
+                            text=True, check=True).stdout.split()[1]
+    assert SshSigner(KEY_ENV).fingerprint == listed
+    # Not usable unattended: an encrypted key, an RSA key.
+    for extra in (["-t", "ed25519", "-N", "passphrase"], ["-t", "rsa", "-b", "2048", "-N", ""]):
+        other = tmp_path / f"k{len(extra)}{extra[1]}"
+        subprocess.run(["ssh-keygen", "-q", *extra, "-f", str(other)], check=True)
+        monkeypatch.setenv(KEY_ENV, other.read_text())
+        with pytest.raises(SigningKeyError, match="unencrypted OpenSSH Ed25519"):
+            SshSigner(KEY_ENV)
