@@ -5,9 +5,8 @@ and skip verdicts."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from ledger.errors import LedgerError, UsageError
 
@@ -15,8 +14,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_WAIT = 3
-
-T = TypeVar("T")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -41,8 +38,3 @@ def error_handler() -> Iterator[None]:
     except Exception as exc:  # a bug: still one line, still fail closed
         fail(f"internal error ({exc.__class__.__name__}): {exc}; please report it")
 
-
-def guarded(func: Callable[[], T]) -> T | None:
-    with error_handler():
-        return func()
-    return None

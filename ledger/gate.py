@@ -110,7 +110,8 @@ class Gate:
         return self.book.signer
 
     def has_key(self) -> bool:
-        return bool(self.env.get(self.config.signing.key_env, "").strip())
+        # The key is read from the process environment, like the signer reads it.
+        return bool(os.environ.get(self.config.signing.key_env, "").strip())
 
     def facts(self, commit: str | None = None, event: str | None = None,
               branch: str | None = None) -> BuildFacts:
