@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from ledger.gate import Gate
-    from ledger.policy import BuildFacts
 
 HELP = """Decide inside CI whether this build may deploy now, and remember it in git notes.
 
@@ -84,11 +83,6 @@ def _gate(now: str | None = None) -> Gate:
     return gate
 
 
-def _facts(gate: Gate, commit: str | None = None, event: str | None = None,
-           branch: str | None = None) -> BuildFacts:
-    return gate.facts(commit, event, branch)
-
-
 def _check_format(value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise UsageError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
@@ -101,7 +95,7 @@ def record(commit: Commit = None, event: Event = None, branch: Branch = None,
     and push it. Pull-request builds and builds without the key record nothing and exit 0."""
     with error_handler():
         gate = _gate(now)
-        result = gate.record(_facts(gate, commit, event, branch), push=not no_push)
+        result = gate.record(gate.facts(commit, event, branch), push=not no_push)
         print(render.recorded_text(result, gate.config.zone))
 
 
@@ -119,7 +113,7 @@ def decide(commit: Commit = None, now: Now = None, event: Event = None, branch: 
     with error_handler():
         _check_format(format, ("text", "json", "shell", "github"))
         gate = _gate(now)
-        decision, _loaded = gate.decide(_facts(gate, commit, event, branch), offline=offline)
+        decision, _loaded = gate.decide(gate.facts(commit, event, branch), offline=offline)
         zone, moment = gate.config.zone, gate.clock()
         if quiet:
             print(decision.verdict)
@@ -158,7 +152,7 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     wait or skip (or another build won the lease), the failing step's status when a step fails."""
     with error_handler():
         gate = _gate(now)
-        facts = _facts(gate, commit, event, branch)
+        facts = gate.facts(commit, event, branch)
         result = gate.run(facts, command, echo=lambda line: print(line, flush=True))
         if result.claim is None:
             print("\n".join(render.decision_text(result.decision, gate.config.zone,
@@ -176,7 +170,7 @@ def deployed(commit: Commit = None, ops: Annotated[Optional[str], typer.Option( 
     with error_handler():
         gate = _gate(now)
         kinds = [k.strip() for k in ops.split(",") if k.strip()] if ops is not None else None
-        events = gate.deployed(_facts(gate, commit), kinds, push=not no_push)
+        events = gate.deployed(gate.facts(commit), kinds, push=not no_push)
         ran = " ".join(getattr(events[0].body, "ops", ())) or "no expensive work"
         print(f"recorded deployed {events[0].commit[:12]} ({ran})")
 
@@ -187,7 +181,7 @@ def failed(reason: Annotated[str, typer.Option("--reason", help="Why the deploy 
     """Record that a deploy of the commit failed; its pending work stays pending."""
     with error_handler():
         gate = _gate(now)
-        events = gate.failed(_facts(gate, commit), reason, push=not no_push)
+        events = gate.failed(gate.facts(commit), reason, push=not no_push)
         print(f"recorded failed {events[0].commit[:12]}: {reason}")
 
 
@@ -198,7 +192,7 @@ def status(commit: Commit = None, now: Now = None, format: Format = "text",
     with error_handler():
         _check_format(format, ("text", "json"))
         gate = _gate(now)
-        result = gate.status(_facts(gate, commit), offline=offline)
+        result = gate.status(gate.facts(commit), offline=offline)
         zone, moment = gate.config.zone, gate.clock()
         if format == "json":
             live = result.state_live
@@ -266,7 +260,7 @@ def hold(reason: Annotated[str, typer.Option("--reason", help="Why deploys stop.
     """Stop all deploys (cheap and expensive) until `release`."""
     with error_handler():
         gate = _gate(now)
-        gate.hold(_facts(gate), reason, push=not no_push)
+        gate.hold(gate.facts(), reason, push=not no_push)
         print(f"held: {reason}")
 
 
@@ -276,7 +270,7 @@ def release(reason: Annotated[str, typer.Option("--reason", help="Why deploys re
     """Resume deploys: ends every hold, and any deploy lease (e.g. one orphaned by a killed run)."""
     with error_handler():
         gate = _gate(now)
-        gate.release(_facts(gate), reason, push=not no_push)
+        gate.release(gate.facts(), reason, push=not no_push)
         print("released")
 
 
@@ -291,7 +285,7 @@ def approve(until: Annotated[str, typer.Option("--until", help="ISO-8601 end of 
         end = _parse_time(until, gate.config.zone, "--until")
         if end <= gate.clock():
             raise UsageError("--until is in the past")
-        events = gate.approve(_facts(gate, commit), end, reason, push=not no_push)
+        events = gate.approve(gate.facts(commit), end, reason, push=not no_push)
         print(f"approved expensive work on {events[0].commit[:12]} until "
               f"{render.when(end, gate.config.zone)}")
 
@@ -303,7 +297,7 @@ def require(kind: Annotated[str, typer.Argument(help="The work kind, e.g. index.
     """Mark extra work pending (it runs with the next expensive deploy)."""
     with error_handler():
         gate = _gate(now)
-        gate.require(_facts(gate), kind, reason, push=not no_push)
+        gate.require(gate.facts(), kind, reason, push=not no_push)
         print(f"required {kind}: {reason}")
 
 
@@ -320,7 +314,7 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
             print(line)
         if baseline is not None:
             gate = _gate(now)
-            events = gate.baseline(_facts(gate, baseline), push=not no_push)
+            events = gate.baseline(gate.facts(baseline), push=not no_push)
             print(f"recorded baseline: {events[0].commit[:12]} is live")
 
 

@@ -215,14 +215,15 @@ class Gate:
         if push:
             self.book.pull()
         now = self.clock()
-        decision = self.evaluate(self.load(now), facts, now)
-        body = Build(self.fingerprints(facts.commit), tuple(p.kind for p in decision.pending),
-                     facts.branch or "", facts.event)
+        prints = self.fingerprints(facts.commit)
+        decision = self.evaluate(self.load(now), facts, now, prints)
+        body = Build(prints, tuple(p.kind for p in decision.pending), facts.branch or "",
+                     facts.event)
         events = self.book.append([Draft(body, facts.commit, self.author(facts))], now)
         if push:
             self.book.push()
         # Re-read so "pending since" can name this very build when it is the first.
-        decision = self.evaluate(self.load(now), facts, now)
+        decision = self.evaluate(self.load(now), facts, now, prints)
         return Recorded(events, decision)
 
     def run(self, facts: BuildFacts, command: Sequence[str],
@@ -278,11 +279,11 @@ class Gate:
         self.sync_in(not push)
         now = self.clock()
         loaded = self.load(now)
-        pending = pending_work(loaded.state, self.fingerprints(facts.commit), NONE)
+        current = self.fingerprints(facts.commit)
+        pending = pending_work(loaded.state, current, NONE)
         ran = tuple(ops) if ops is not None else tuple(p.kind for p in pending)
         self._check_kinds(ran)
         live = loaded.state.live_work()
-        current = self.fingerprints(facts.commit)
         unran = {p.kind for p in pending} - set(ran)
         work = {k: (live.get(k, NONE) if k in unran else fp) for k, fp in current.items()}
         body = Deployed(ran, work, self._own_claim(loaded, facts))
