@@ -64,26 +64,18 @@ def _commit(work: Path, path: str, text: str, message: str, moment: datetime,
 
 def run_demo(echo: Callable[[str], None]) -> None:
     """Build the repository, replay the timeline, print the table."""
-    from ledger.gate import Gate
-    from ledger.sign import generate_ed25519
+    from ledger.sshsig import generate_ed25519
 
     private, public = generate_ed25519()
-    saved = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = private  # in this process only; never written anywhere
-    git_env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
-                   GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
-                   GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
-    try:
-        with tempfile.TemporaryDirectory(prefix="deploy-ledger-demo-") as tmp:
-            base = Path(tmp)
-            rows = _replay(base, public, git_env, Gate)
-    finally:
-        if saved is None:
-            os.environ.pop(KEY_ENV, None)
-        else:
-            os.environ[KEY_ENV] = saved
-    echo("deploy-ledger demo: a Django-like shop deploying from Travis, Europe/Amsterdam,")
-    echo("busy mon-fri 07:00-22:00 (the defaults). Each build: `record`, then `run -- deploy`.")
+    # The key lives in this mapping only: never in os.environ, never written anywhere.
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
+               GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",
+               **{KEY_ENV: private})
+    with tempfile.TemporaryDirectory(prefix="deploy-ledger-demo-") as tmp:
+        rows = _replay(Path(tmp), public, env)
+    echo("deploy-ledger demo: a Django-like shop deploying from Travis, time zone")
+    echo("Europe/Amsterdam, busy mon-fri 07:00-22:00. Each build: `record`, then `run -- deploy`.")
     echo("")
     table = [("build", "when", "change", "event", "verdict", "why"), *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
@@ -94,7 +86,12 @@ def run_demo(echo: Callable[[str], None]) -> None:
     echo("still pending. The nightly cron build runs it; normal deploys resume the next day.")
 
 
-def _replay(base: Path, public: str, env: dict[str, str], gate_type: type) -> list[tuple[str, ...]]:
+def _replay(base: Path, public: str, env: dict[str, str]) -> list[tuple[str, ...]]:
+    from ledger.actions.deploy import run
+    from ledger.actions.record import record
+    from ledger.actions.setup import baseline
+    from ledger.context import Context
+
     origin = base / "origin.git"
     work = base / "work"
     _git(base, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
@@ -114,8 +111,8 @@ def _replay(base: Path, public: str, env: dict[str, str], gate_type: type) -> li
     sunday = MONDAY - timedelta(days=1)
     _commit(work, "README", "A shop.\n", "initial", sunday, env)
     # What production runs today: `deploy-ledger init --baseline HEAD`.
-    baseline = gate_type(work, env=env, clock=lambda: sunday)
-    baseline.baseline(baseline.facts("HEAD"))
+    first = Context(work, env=env, clock=lambda: sunday)
+    baseline(first, first.facts("HEAD"))
     rows: list[tuple[str, ...]] = []
     for number, (moment, changed, change, event) in enumerate(TIMELINE, 1):
         if changed is not None:
@@ -130,21 +127,25 @@ def _replay(base: Path, public: str, env: dict[str, str], gate_type: type) -> li
                       TRAVIS_PULL_REQUEST="false", TRAVIS_EVENT_TYPE=event,
                       TRAVIS_BUILD_NUMBER=str(number),
                       TRAVIS_BUILD_WEB_URL=f"https://travis.example/builds/{number}")
-        gate = gate_type(clone, env=travis, clock=lambda moment=moment: moment)
-        facts = gate.facts()
-        gate.record(facts)
-        result = gate.run(facts, [sys.executable, "-c", "pass"])
+        build = Context(clone, env=travis, clock=_fixed(moment))
+        facts = build.facts()
+        record(build, facts)
+        result = run(build, facts, [sys.executable, "-c", "pass"], echo=lambda _line: None)
         decision = result.decision
         verdict = decision.verdict + (f" [{' '.join(decision.operations)}]"
                                       if decision.operations else "")
         why = decision.reasons[0] if decision.reasons else ""
         if decision.verdict == "wait" and decision.pending:
-            first = decision.pending[0]
-            since = f" since build {first.since_build}" if first.since_build else ""
-            why = f"{first.kind} pending{since}; next window " + (
+            pending = decision.pending[0]
+            since = f" since build {pending.since_build}" if pending.since_build else ""
+            why = f"{pending.kind} pending{since}; next window " + (
                 f"{decision.next_window.astimezone(ZONE):%a %H:%M}"
                 if decision.next_window else "unknown")
-        elif result.claim is not None and not result.status:
+        elif result.claim is not None and not result.failed_step:
             why = "ran " + (" ".join(decision.operations) or "the deploy") + "; recorded deployed"
         rows.append((str(number), f"{moment:%a %d %b %H:%M}", change, event, verdict, why))
     return rows
+
+
+def _fixed(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment

@@ -1,10 +1,16 @@
-"""The one place that turns errors into exit codes and one-line messages (pre-commit's
-``error_handler`` pattern). Exit codes: 0 deploy verdicts and success, 1 any error, 2 usage, 3 wait
-and skip verdicts."""
+"""The one place that turns outcomes into exit codes and errors into one line on stderr
+(pre-commit's ``error_handler`` pattern, applied once around the whole application).
+
+Exit status: 0 deploy verdicts and success · 1 an expected error (``LedgerError``) · 2 usage ·
+3 wait and skip verdicts · 70 an internal error (a bug: never 0, never a verdict) · 130
+interrupted · 141 the reader of our output went away (as git does).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +20,10 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_WAIT = 3
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+REPORT = "please report it (README.md, 'Reporting a bug')"
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -22,19 +32,52 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
     raise SystemExit(code)
 
 
+def pipe_closed() -> None:
+    """Whoever read our output stopped (``| head``): exit quietly, as git does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(EXIT_PIPE)
+
+
+def out(text: str) -> None:
+    """Print one block of output; a closed pipe is not an error of ours."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        pipe_closed()
+
+
 @contextmanager
 def error_handler() -> Iterator[None]:
     """Map every error to one line on stderr and an exit code; never a traceback."""
     try:
         yield
+        sys.stdout.flush()
     except UsageError as exc:
         fail(str(exc), EXIT_USAGE)
     except LedgerError as exc:
         fail(str(exc) or exc.__class__.__name__)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        pipe_closed()
     except (SystemExit, GeneratorExit):
         raise
-    except Exception as exc:  # a bug: still one line, still fail closed
-        fail(f"internal error ({exc.__class__.__name__}): {exc}; please report it")
+    except Exception as exc:  # a bug: still one line, still fail closed, its own status
+        # The message is left out: it could quote anything, a key included. Where it happened
+        # is enough to report it.
+        fail(f"internal error ({exc.__class__.__name__} at {_where(exc)}); {REPORT}",
+             EXIT_INTERNAL)
 
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/ledger/" in f.filename or "/cli/" in f.filename] or frames
+    if not ours:
+        return "unknown"
+    last = ours[-1]
+    return f"{os.path.basename(os.path.dirname(last.filename))}/{os.path.basename(last.filename)}" \
+           f":{last.lineno}"

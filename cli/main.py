@@ -1,27 +1,27 @@
 """The deploy-ledger command line: parse, call ``ledger``, print, pick the exit code.
 
-Imports of ``ledger.gate`` (and so pygit2) happen inside the commands that need a repository, so
-``--help`` and ``keygen`` start fast.
+Errors become exit codes in one place (``cli.errors``, wrapped once around the application).
+``ledger.context`` (and so pygit2) is imported inside the commands that need a repository, so
+``--help``, ``--version`` and ``keygen`` start fast.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from cli import render
-from cli.errors import EXIT_OK, EXIT_WAIT, error_handler
+from cli.errors import EXIT_OK, EXIT_WAIT, error_handler, out
+from ledger import __version__
 from ledger.errors import UsageError
 
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
-    from ledger.gate import Gate
+    from ledger.context import Context
+    from ledger.rules import Decision
 
 HELP = """Decide inside CI whether this build may deploy now, and remember it in git notes.
 
@@ -30,8 +30,8 @@ later build waits with it, until a deploy outside busy hours has run it. The led
 refs/notes/deploys of your repository: signed, append-only, readable with
 `git notes --ref=deploys show <commit>`.
 
-Exit status: 0 deploy / deploy-expensive / success, 3 wait / skip, 1 any error (never a deploy
-verdict), 2 usage error. See LEDGER.md for the format and every rule.
+Exit status: 0 deploy / deploy-expensive / success, 3 wait / skip, 1 an error (never a deploy
+verdict), 2 usage error, 70 internal error. See LEDGER.md for the format and every rule.
 """
 
 app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode=None,
@@ -53,34 +53,25 @@ NoPush = Annotated[bool, typer.Option(
 Format = Annotated[str, typer.Option("--format", help="text or json.")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        out(f"deploy-ledger {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(repo: Annotated[str, typer.Option(
         "-C", "--repo", help="Run in this repository instead of the current directory.")] = ".",
-          ) -> None:
+          version: Annotated[bool, typer.Option(
+              "--version", help="Print the version and exit.", callback=_version,
+              is_eager=True)] = False) -> None:
     _options["repo"] = repo
 
 
-def _parse_time(text: str, zone: ZoneInfo, option: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            from dateutil.parser import isoparse
+def _ctx(now: str | None = None) -> Context:
+    from ledger.context import Context
 
-            moment = isoparse(text)
-        except (ValueError, OverflowError):
-            raise UsageError(f"{option}: {text!r} is not an ISO-8601 time") from None
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
-
-
-def _gate(now: str | None = None) -> Gate:
-    from ledger.gate import Gate
-
-    gate = Gate(_options["repo"])
-    if now:
-        moment = _parse_time(now, gate.config.zone, "--now")
-        gate.clock = lambda: moment
-    return gate
+    return Context(_options["repo"], env=os.environ, now=now)
 
 
 def _check_format(value: str, allowed: tuple[str, ...]) -> None:
@@ -88,15 +79,21 @@ def _check_format(value: str, allowed: tuple[str, ...]) -> None:
         raise UsageError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
 
 
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        print(f"deploy-ledger: warning: {line}", file=sys.stderr)
+
+
 @app.command()
 def record(commit: Commit = None, event: Event = None, branch: Branch = None,
            now: Now = None, no_push: NoPush = False) -> None:
     """Append a signed `build` event for the commit (its work fingerprints and what is pending)
     and push it. Pull-request builds and builds without the key record nothing and exit 0."""
-    with error_handler():
-        gate = _gate(now)
-        result = gate.record(gate.facts(commit, event, branch), push=not no_push)
-        print(render.recorded_text(result, gate.config.zone))
+    from ledger.actions.record import record as record_build
+
+    ctx = _ctx(now)
+    result = record_build(ctx, ctx.facts(commit, event, branch), push=not no_push)
+    out(render.recorded_text(result, ctx.config.zone))
 
 
 @app.command()
@@ -110,30 +107,31 @@ def decide(commit: Commit = None, now: Now = None, event: Event = None, branch: 
 
     Exit 0 for deploy and deploy-expensive, 3 for wait and skip, 1 on any error. Without
     --offline a ledger that cannot be fetched is an error, never a deploy verdict."""
-    with error_handler():
-        _check_format(format, ("text", "json", "shell", "github"))
-        gate = _gate(now)
-        decision, _loaded = gate.decide(gate.facts(commit, event, branch), offline=offline)
-        zone, moment = gate.config.zone, gate.clock()
-        if quiet:
-            print(decision.verdict)
-        elif format == "json":
-            print(render.dumps(render.decision_json(decision)))
-        elif format == "shell":
-            print("\n".join(render.decision_shell(decision)))
-        else:
-            print("\n".join(render.decision_text(decision, zone, moment)))
-            if format == "github":
-                _github(decision, zone, moment)
-        raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)
+    from ledger.actions.inspect import decide as decide_now
+
+    _check_format(format, ("text", "json", "shell", "github"))
+    ctx = _ctx(now)
+    verdict = decide_now(ctx, ctx.facts(commit, event, branch), offline=offline)
+    decision, moment, zone = verdict.decision, verdict.situation.now, ctx.config.zone
+    _warn(verdict.warnings)
+    if quiet:
+        out(decision.verdict)
+    elif format == "json":
+        out(render.dumps(render.decision_json(decision)))
+    elif format == "shell":
+        out("\n".join(render.decision_shell(decision)))
+    else:
+        out("\n".join(render.decision_text(decision, zone, moment)))
+        if format == "github":
+            _github(ctx, decision)
+    raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)
 
 
-def _github(decision: object, zone: ZoneInfo, now: datetime) -> None:
-    from ledger.policy import Decision
-
-    assert isinstance(decision, Decision)
+def _github(ctx: Context, decision: Decision) -> None:
+    now = ctx.clock()
     for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision)),
-                       ("GITHUB_STEP_SUMMARY", render.github_summary(decision, zone, now))):
+                       ("GITHUB_STEP_SUMMARY",
+                        render.github_summary(decision, ctx.config.zone, now))):
         target = os.environ.get(name)
         if not target:
             raise UsageError(f"--format github needs ${name} (set by GitHub Actions)")
@@ -150,16 +148,16 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
 
     COMMAND sees DEPLOY_LEDGER_VERDICT and DEPLOY_LEDGER_OPERATIONS. Exit 3 when the verdict is
     wait or skip (or another build won the lease), the failing step's status when a step fails."""
-    with error_handler():
-        gate = _gate(now)
-        facts = gate.facts(commit, event, branch)
-        result = gate.run(facts, command, echo=lambda line: print(line, flush=True))
-        if result.claim is None:
-            print("\n".join(render.decision_text(result.decision, gate.config.zone,
-                                                 gate.clock())))
-            raise SystemExit(EXIT_WAIT)
-        print(render.run_text(result))
-        raise SystemExit(result.status)
+    from ledger.actions.deploy import run as run_deploy
+
+    ctx = _ctx(now)
+    facts = ctx.facts(commit, event, branch)
+    result = run_deploy(ctx, facts, command, echo=out)
+    if result.claim is None:
+        out("\n".join(render.decision_text(result.decision, ctx.config.zone, ctx.clock())))
+        raise SystemExit(EXIT_WAIT)
+    out(render.run_text(result))
+    raise SystemExit(result.step_status)
 
 
 @app.command()
@@ -167,111 +165,103 @@ def deployed(commit: Commit = None, ops: Annotated[Optional[str], typer.Option( 
         "--ops", help="Comma-separated work kinds that ran (default: what was pending).")] = None,
              now: Now = None, no_push: NoPush = False) -> None:
     """Record that the commit is live (for teams that deploy with their own step)."""
-    with error_handler():
-        gate = _gate(now)
-        kinds = [k.strip() for k in ops.split(",") if k.strip()] if ops is not None else None
-        events = gate.deployed(gate.facts(commit), kinds, push=not no_push)
-        ran = " ".join(getattr(events[0].body, "ops", ())) or "no expensive work"
-        print(f"recorded deployed {events[0].commit[:12]} ({ran})")
+    from ledger.actions.deploy import deployed as record_deployed
+
+    ctx = _ctx(now)
+    kinds = [k.strip() for k in ops.split(",") if k.strip()] if ops is not None else None
+    event = record_deployed(ctx, ctx.facts(commit), kinds, push=not no_push)[0]
+    out(render.deployed_text(event))
 
 
 @app.command()
 def failed(reason: Annotated[str, typer.Option("--reason", help="Why the deploy failed.")],
            commit: Commit = None, now: Now = None, no_push: NoPush = False) -> None:
     """Record that a deploy of the commit failed; its pending work stays pending."""
-    with error_handler():
-        gate = _gate(now)
-        events = gate.failed(gate.facts(commit), reason, push=not no_push)
-        print(f"recorded failed {events[0].commit[:12]}: {reason}")
+    from ledger.actions.deploy import failed as record_failed
+
+    ctx = _ctx(now)
+    event = record_failed(ctx, ctx.facts(commit), reason, push=not no_push)[0]
+    out(f"recorded failed {event.commit[:12]}: {reason}")
 
 
 @app.command()
 def status(commit: Commit = None, now: Now = None, format: Format = "text",
            offline: Offline = False) -> None:
-    """What is live, what is pending since when, holds, the lease, the next quiet window."""
-    with error_handler():
-        _check_format(format, ("text", "json"))
-        gate = _gate(now)
-        result = gate.status(gate.facts(commit), offline=offline)
-        zone, moment = gate.config.zone, gate.clock()
-        if format == "json":
-            live = result.state_live
-            claim = result.claim
-            print(render.dumps({
-                "live": {"commit": live.commit, "time": render.iso(live.time),
-                         "by": live.by.describe()} if live else None,
-                "decision": render.decision_json(result.decision),
-                "holds": [{"reason": getattr(h.body, "reason", ""), "by": h.by.describe(),
-                           "time": render.iso(h.time)} for h in result.holds],
-                "lease": {"commit": claim.commit, "by": claim.by.describe(),
-                          "active": result.claim_active,
-                          "expires": render.iso(getattr(claim.body, "expires", None))}
-                if claim else None,
-                "next_quiet_window": render.iso(result.next_quiet),
-                "unverified_events": result.problems,
-            }))
-        else:
-            print("\n".join(render.status_text(result, zone, moment)))
+    """What is live, what is pending since when, holds, the lease, the last failed deploy, the
+    next quiet window, and how many ledger lines do not count."""
+    from ledger.actions.inspect import status as show_status
+
+    _check_format(format, ("text", "json"))
+    ctx = _ctx(now)
+    result = show_status(ctx, ctx.facts(commit), offline=offline)
+    if format == "json":
+        out(render.dumps(render.status_json(result)))
+    else:
+        out("\n".join(render.status_text(result, ctx.config.zone)))
 
 
 @app.command()
-def log(limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most N events.")] = 20,
+def log(limit: Annotated[int, typer.Option("--limit", "-n", min=0,
+                                           help="Show at most N events.")] = 20,
         format: Format = "text", offline: Offline = False) -> None:
-    """The history, newest first, one line an event; `!` marks events that do not verify."""
-    with error_handler():
-        _check_format(format, ("text", "json"))
-        gate = _gate()
-        events = list(reversed(gate.history(max(0, limit), offline=offline)))
-        if format == "json":
-            print(render.dumps([render.log_json(e, c) for e, c in events]))
-        else:
-            for event, check in events:
-                print(render.log_line(event, check, gate.config.zone))
+    """The history, newest first, one line an event; `!` marks lines that do not count."""
+    from ledger.actions.inspect import history
+
+    _check_format(format, ("text", "json"))
+    ctx = _ctx()
+    seen = list(reversed(history(ctx, limit, offline=offline)))
+    if format == "json":
+        out(render.dumps([render.log_json(s) for s in seen]))
+    elif seen:
+        out("\n".join(render.log_line(s, ctx.config.zone) for s in seen))
 
 
 @app.command()
 def verify(offline: Offline = False) -> None:
-    """Check every event's signature; exit 1 naming each bad one (commit, id, reason)."""
-    with error_handler():
-        gate = _gate()
-        count, problems = gate.verify(offline=offline)
-        for problem in problems:
-            print(render.problem_line(problem))
-        if problems:
-            print(f"{len(problems)} of {count} events do not verify; they change nothing",
-                  file=sys.stderr)
-            raise SystemExit(1)
-        print(f"all {count} events verify")
+    """Check every line of the whole history; exit 1 naming each that does not count (commit,
+    id, reason) and each notes commit that removed lines."""
+    from ledger.actions.inspect import verify as verify_all
+
+    report = verify_all(_ctx(), offline=offline)
+    lines, summary = render.verify_lines(report)
+    if lines:
+        out("\n".join(lines))
+    if not report.ok:
+        print(summary, file=sys.stderr)
+        raise SystemExit(1)
+    out(summary)
 
 
 @app.command()
 def sync() -> None:
     """Fetch the remote ledger, merge it with the local one and push (events a refused push
     left behind go out now)."""
-    with error_handler():
-        gate = _gate()
-        tip = gate.book.push()
-        print(f"in sync: {tip[:12] if tip else 'no ledger yet'}")
+    from ledger.actions.sync import sync as sync_ledger
+
+    tip = sync_ledger(_ctx())
+    out(f"in sync: {tip[:12] if tip else 'no ledger yet'}")
 
 
 @app.command()
 def hold(reason: Annotated[str, typer.Option("--reason", help="Why deploys stop.")],
          now: Now = None, no_push: NoPush = False) -> None:
     """Stop all deploys (cheap and expensive) until `release`."""
-    with error_handler():
-        gate = _gate(now)
-        gate.hold(gate.facts(), reason, push=not no_push)
-        print(f"held: {reason}")
+    from ledger.actions import people
+
+    ctx = _ctx(now)
+    people.hold(ctx, ctx.facts(), reason, push=not no_push)
+    out(f"held: {reason}")
 
 
 @app.command()
 def release(reason: Annotated[str, typer.Option("--reason", help="Why deploys resume.")] = "",
             now: Now = None, no_push: NoPush = False) -> None:
     """Resume deploys: ends every hold, and any deploy lease (e.g. one orphaned by a killed run)."""
-    with error_handler():
-        gate = _gate(now)
-        gate.release(gate.facts(), reason, push=not no_push)
-        print("released")
+    from ledger.actions import people
+
+    ctx = _ctx(now)
+    people.release(ctx, ctx.facts(), reason, push=not no_push)
+    out("released")
 
 
 @app.command()
@@ -280,14 +270,14 @@ def approve(until: Annotated[str, typer.Option("--until", help="ISO-8601 end of 
                 "--reason", help="Why (shown in the log).")] = "",
             now: Now = None, no_push: NoPush = False) -> None:
     """Allow the commit's expensive work outside the quiet window until --until (break glass)."""
-    with error_handler():
-        gate = _gate(now)
-        end = _parse_time(until, gate.config.zone, "--until")
-        if end <= gate.clock():
-            raise UsageError("--until is in the past")
-        events = gate.approve(gate.facts(commit), end, reason, push=not no_push)
-        print(f"approved expensive work on {events[0].commit[:12]} until "
-              f"{render.when(end, gate.config.zone)}")
+    from ledger.actions import people
+    from ledger.timefmt import parse_moment
+
+    ctx = _ctx(now)
+    end = parse_moment(until, ctx.config.zone, "--until")
+    event = people.approve(ctx, ctx.facts(commit), end, reason, push=not no_push)[0]
+    out(f"approved expensive work on {event.commit[:12]} until "
+        f"{render.when(end, ctx.config.zone)}")
 
 
 @app.command()
@@ -295,10 +285,11 @@ def require(kind: Annotated[str, typer.Argument(help="The work kind, e.g. index.
             reason: Annotated[str, typer.Option("--reason", help="Why it must run.")],
             now: Now = None, no_push: NoPush = False) -> None:
     """Mark extra work pending (it runs with the next expensive deploy)."""
-    with error_handler():
-        gate = _gate(now)
-        gate.require(gate.facts(), kind, reason, push=not no_push)
-        print(f"required {kind}: {reason}")
+    from ledger.actions import people
+
+    ctx = _ctx(now)
+    people.require(ctx, ctx.facts(), kind, reason, push=not no_push)
+    out(f"required {kind}: {reason}")
 
 
 @app.command()
@@ -307,15 +298,13 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
          now: Now = None, no_push: NoPush = False) -> None:
     """Write a commented deploy-ledger.toml and the allowed_signers file (never overwriting),
     and say how to set the CI secret. With --baseline, also record what is live."""
-    with error_handler():
-        from cli.setup import init_files
+    from ledger.actions import setup
 
-        for line in init_files(Path(_options["repo"])):
-            print(line)
-        if baseline is not None:
-            gate = _gate(now)
-            events = gate.baseline(gate.facts(baseline), push=not no_push)
-            print(f"recorded baseline: {events[0].commit[:12]} is live")
+    out("\n".join(render.init_lines(setup.init_files(Path(_options["repo"]), os.environ))))
+    if baseline is not None:
+        ctx = _ctx(now)
+        event = setup.baseline(ctx, ctx.facts(baseline), push=not no_push)[0]
+        out(f"recorded baseline: {event.commit[:12]} is live")
 
 
 @app.command()
@@ -324,25 +313,25 @@ def keygen(identity: Annotated[str, typer.Option(
     """Make an Ed25519 key pair: print the private key (for the CI secret) and the
     allowed_signers line. Only keygen, and init when it makes a key, print a private key: a
     new one, never the one in $DEPLOY_LEDGER_KEY."""
-    with error_handler():
-        from ledger.sign import generate_ed25519
+    from ledger.actions.setup import keygen as make_key
 
-        private, public = generate_ed25519()
-        print("# Private key: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")
-        print(private, end="")
-        print("# Add this line to .deploy-ledger/allowed_signers and commit it:")
-        print(f'{identity} namespaces="deploy-ledger" {public}')
+    private, line = make_key(identity)
+    out("# Private key: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")
+    out(private.rstrip("\n"))
+    out("# Add this line to .deploy-ledger/allowed_signers and commit it:")
+    out(line)
 
 
 @app.command()
 def demo() -> None:
     """Replay the motivating week (migrations held in busy hours, every later build waiting)
     in a throwaway repository, and print each build's verdict."""
-    with error_handler():
-        from cli.demo import run_demo
+    from cli.demo import run_demo
 
-        run_demo(print)
+    run_demo(out)
 
 
 def main() -> None:
-    app()
+    """The console entry point."""
+    with error_handler():
+        app()

@@ -1,57 +1,63 @@
-"""Rendering decisions, status and history as text, JSON, shell and GitHub outputs."""
+"""Rendering results as text, JSON, shell assignments and GitHub outputs.
+
+Times for people are in the configured zone, in one style (``Mon 23 Nov 22:00 CET``); JSON and
+shell output carry ISO-8601 UTC.
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ledger.events import Deployed
+from ledger.timefmt import maybe_stamp, show, span
+
 if TYPE_CHECKING:
-    from ledger.book import Problem
+    from ledger.actions.deploy import RunResult
+    from ledger.actions.inspect import Report, Status
+    from ledger.actions.record import Recorded
+    from ledger.actions.setup import Initialised
     from ledger.events import Event
-    from ledger.gate import Recorded, RunResult, Status
-    from ledger.policy import Decision, Pending
-    from ledger.sign import Check
+    from ledger.replay import Seen
+    from ledger.rules import Decision, Pending
 
 
 def when(moment: datetime | None, zone: ZoneInfo) -> str:
-    """``Mon 23 Nov 10:00 CET`` in the team's zone."""
-    if moment is None:
-        return "unknown"
-    return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
-
-
-def span(delta: timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{days}d" if days else "") + (f"{hours}h" if hours or days else "") + f"{minutes:02d}m"
+    """``Mon 23 Nov 10:00 CET``, or ``unknown``."""
+    return show(moment, zone) if moment is not None else "unknown"
 
 
 def pending_text(item: Pending, zone: ZoneInfo) -> str:
+    if item.reason == "required":
+        return (f"{item.kind} (required by {item.since_build or 'someone'}, "
+                f"{when(item.since_time, zone)})")
     if item.since_build or item.since_commit:
         who = f"build {item.since_build}" if item.since_build else "a build"
-        if item.reason == "required":
-            who = f"require by {item.since_build}"
         where = f" on {item.since_commit[:7]}" if item.since_commit else ""
         return f"{item.kind} (since {who}{where}, {when(item.since_time, zone)})"
-    return f"{item.kind} (new in this commit)"
+    return f"{item.kind} (no build has recorded it yet)"
+
+
+def next_window_text(decision: Decision, zone: ZoneInfo, now: datetime) -> str | None:
+    if decision.next_window is None:
+        return None
+    if decision.next_window <= now:
+        return f"{when(decision.next_window, zone)} (now)"
+    return f"{when(decision.next_window, zone)} (in {span(decision.next_window - now)})"
 
 
 def decision_text(decision: Decision, zone: ZoneInfo, now: datetime) -> list[str]:
-    lines = [decision.verdict]
-    lines.append(f"  commit:      {decision.commit[:12]}")
+    lines = [decision.verdict, f"  commit:      {decision.commit[:12]}"]
     if decision.operations:
         lines.append(f"  operations:  {' '.join(decision.operations)}")
-    for item in decision.pending:
-        lines.append(f"  pending:     {pending_text(item, zone)}")
-    for reason in decision.reasons:
-        lines.append(f"  reason:      {reason}")
-    if decision.next_window is not None:
-        lines.append(f"  next window: {when(decision.next_window, zone)} "
-                     f"(in {span(decision.next_window - now)})")
+    lines += [f"  pending:     {pending_text(item, zone)}" for item in decision.pending]
+    lines += [f"  reason:      {reason}" for reason in decision.reasons]
+    window = next_window_text(decision, zone, now)
+    if window:
+        lines.append(f"  next window: {window}")
     live = decision.live_commit[:12] if decision.live_commit else "unknown"
     lines.append(f"  live:        {live}")
     return lines
@@ -63,16 +69,12 @@ def decision_json(decision: Decision) -> dict[str, object]:
         "commit": decision.commit,
         "operations": list(decision.operations),
         "pending": [{"kind": p.kind, "reason": p.reason, "since_commit": p.since_commit,
-                     "since_time": iso(p.since_time), "since_build": p.since_build}
+                     "since_time": maybe_stamp(p.since_time), "since_build": p.since_build}
                     for p in decision.pending],
         "reasons": list(decision.reasons),
-        "next_window": iso(decision.next_window),
+        "next_window": maybe_stamp(decision.next_window),
         "live_commit": decision.live_commit,
     }
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def decision_shell(decision: Decision) -> list[str]:
@@ -81,7 +83,7 @@ def decision_shell(decision: Decision) -> list[str]:
         "COMMIT": decision.commit,
         "OPERATIONS": " ".join(decision.operations),
         "PENDING": " ".join(p.kind for p in decision.pending),
-        "NEXT_WINDOW": iso(decision.next_window) or "",
+        "NEXT_WINDOW": maybe_stamp(decision.next_window) or "",
         "LIVE_COMMIT": decision.live_commit or "",
         "REASONS": "; ".join(decision.reasons),
     }
@@ -89,11 +91,10 @@ def decision_shell(decision: Decision) -> list[str]:
 
 
 def github_outputs(decision: Decision) -> str:
-    data = decision_json(decision)
     lines = [f"verdict={decision.verdict}", f"commit={decision.commit}",
              f"operations={' '.join(decision.operations)}",
              f"pending={' '.join(p.kind for p in decision.pending)}",
-             f"next_window={data['next_window'] or ''}",
+             f"next_window={maybe_stamp(decision.next_window) or ''}",
              f"deploy={'true' if decision.deploys else 'false'}"]
     return "\n".join(lines) + "\n"
 
@@ -101,13 +102,11 @@ def github_outputs(decision: Decision) -> str:
 def github_summary(decision: Decision, zone: ZoneInfo, now: datetime) -> str:
     icon = {"deploy": "✅", "deploy-expensive": "🛠️", "wait": "⏳", "skip": "⏭️"}[decision.verdict]
     out = [f"### {icon} deploy-ledger: `{decision.verdict}` for `{decision.commit[:12]}`", ""]
-    for item in decision.pending:
-        out.append(f"- pending: {pending_text(item, zone)}")
-    for reason in decision.reasons:
-        out.append(f"- {reason}")
-    if decision.next_window:
-        out.append(f"- next window: **{when(decision.next_window, zone)}** "
-                   f"(in {span(decision.next_window - now)})")
+    out += [f"- pending: {pending_text(item, zone)}" for item in decision.pending]
+    out += [f"- {reason}" for reason in decision.reasons]
+    window = next_window_text(decision, zone, now)
+    if window:
+        out.append(f"- next window: **{window}**")
     return "\n".join(out) + "\n"
 
 
@@ -122,23 +121,22 @@ def recorded_text(result: Recorded, zone: ZoneInfo) -> str:
     return f"recorded {build} on {event.commit[:7]}: {tail}"
 
 
-def status_text(status: Status, zone: ZoneInfo, now: datetime) -> list[str]:
-    live = status.state_live
-    lines = []
+def _reason(event: Event) -> str:
+    return str(getattr(event.body, "reason", ""))
+
+
+def status_text(status: Status, zone: ZoneInfo) -> list[str]:
+    decision = status.verdict.decision
+    live = status.live
     if live is None:
-        lines.append("live:     unknown (no verified deployed event; see `init --baseline`)")
+        lines = ["live:     unknown (no verified deployed event; see `init --baseline`)"]
     else:
-        lines.append(f"live:     {live.commit[:12]} since {when(live.time, zone)} "
-                     f"({live.by.describe()})")
-    decision = status.decision
-    if decision.pending:
-        for item in decision.pending:
-            lines.append(f"pending:  {pending_text(item, zone)} at {decision.commit[:12]}")
-    else:
-        lines.append(f"pending:  nothing at {decision.commit[:12]}")
-    for hold in status.holds:
-        lines.append(f"hold:     {getattr(hold.body, 'reason', '')} "
-                     f"({hold.by.describe()}, {when(hold.time, zone)})")
+        lines = [f"live:     {live.commit[:12]} since {when(live.time, zone)} "
+                 f"({live.by.describe()})"]
+    lines += [f"pending:  {pending_text(item, zone)} at {decision.commit[:12]}"
+              for item in decision.pending] or [f"pending:  nothing at {decision.commit[:12]}"]
+    lines += [f"hold:     {_reason(h)} ({h.by.describe()}, {when(h.time, zone)})"
+              for h in status.holds]
     claim = status.claim
     if claim is not None:
         expires = getattr(claim.body, "expires", None)
@@ -148,15 +146,41 @@ def status_text(status: Status, zone: ZoneInfo, now: datetime) -> list[str]:
                      f"{state}, expires {when(expires, zone)}")
     else:
         lines.append("lease:    free")
+    if status.failed is not None:
+        failed = status.failed
+        lines.append(f"failed:   {failed.commit[:12]} at {when(failed.time, zone)} "
+                     f"({failed.by.describe()}): {_reason(failed)}")
     if status.next_quiet is not None:
         lines.append(f"quiet:    next window for expensive work {when(status.next_quiet, zone)}"
-                     f" (in {span(status.next_quiet - now)})")
+                     + ("" if status.next_quiet <= status.now
+                        else f" (in {span(status.next_quiet - status.now)})"))
     lines.append(f"verdict:  {decision.verdict} for {decision.commit[:12]} now"
                  + (f" ({decision.reasons[0]})" if decision.reasons else ""))
-    if status.problems:
-        lines.append(f"warning:  {status.problems} event(s) do not verify and are ignored "
-                     "(run `deploy-ledger verify`)")
+    problems = len(status.verdict.situation.loaded.problems)
+    lines.append(f"ledger:   {problems} line(s) do not count" +
+                 (" (run `deploy-ledger verify`)" if problems else ""))
     return lines
+
+
+def status_json(status: Status) -> dict[str, object]:
+    live, claim, failed = status.live, status.claim, status.failed
+    loaded = status.verdict.situation.loaded
+    return {
+        "live": {"commit": live.commit, "time": maybe_stamp(live.time),
+                 "by": live.by.describe()} if live else None,
+        "decision": decision_json(status.verdict.decision),
+        "holds": [{"reason": _reason(h), "by": h.by.describe(), "time": maybe_stamp(h.time)}
+                  for h in status.holds],
+        "lease": {"commit": claim.commit, "by": claim.by.describe(),
+                  "active": status.claim_active,
+                  "expires": maybe_stamp(getattr(claim.body, "expires", None))}
+        if claim else None,
+        "failed": {"commit": failed.commit, "time": maybe_stamp(failed.time),
+                   "by": failed.by.describe(), "reason": _reason(failed)} if failed else None,
+        "next_quiet_window": maybe_stamp(status.next_quiet),
+        "unverified_events": len(loaded.problems),
+        "removals": len(loaded.removals),
+    }
 
 
 def event_summary(event: Event) -> str:
@@ -169,40 +193,83 @@ def event_summary(event: Event) -> str:
     for name in ("expires", "until"):
         value = getattr(body, name, None)
         if value is not None:
-            parts.append(f"{name} {iso(value)}")
+            parts.append(f"{name} {maybe_stamp(value)}")
     return ", ".join(parts)
 
 
-def log_line(event: Event, check: Check, zone: ZoneInfo) -> str:
+def log_line(seen: Seen, zone: ZoneInfo) -> str:
+    event, check = seen.event, seen.check
     mark = " " if check.ok else "!"
+    if event is None:
+        return f"! note on {seen.obj[:12]} line {seen.number}  [does not count: {check.reason}]"
     text = (f"{mark} {when(event.time, zone)}  #{event.clock:<5} {event.type:<9} "
             f"{event.commit[:7]}  {event.by.describe() or '-'}")
     summary = event_summary(event)
     if summary:
         text += f"  {summary}"
     if not check.ok:
-        text += f"  [does not verify: {check.reason}]"
+        text += f"  [does not count: {check.reason}]"
     return text
 
 
-def log_json(event: Event, check: Check) -> dict[str, object]:
-    return {"id": event.key_id or event.id, "type": event.type, "clock": event.clock,
-            "time": iso(event.time), "commit": event.commit, "by": event.by.describe(),
-            "summary": event_summary(event), "verified": check.ok,
+def log_json(seen: Seen) -> dict[str, object]:
+    event, check = seen.event, seen.check
+    return {"id": event.id if event else None, "type": event.type if event else None,
+            "clock": event.clock if event else None,
+            "time": maybe_stamp(event.time) if event else None,
+            "commit": event.commit if event else seen.obj,
+            "by": event.by.describe() if event else None,
+            "summary": event_summary(event) if event else "", "verified": check.ok,
             "problem": check.reason or None}
 
 
-def problem_line(problem: Problem) -> str:
-    return problem.describe()
+def verify_lines(report: Report) -> tuple[list[str], str]:
+    """(one line per problem, the summary line)."""
+    lines = [p.describe() for p in [*report.newer, *report.problems]]
+    lines += [r.describe() for r in report.removals]
+    bad = len(report.problems) + len(report.newer)
+    if report.ok:
+        return lines, f"all {report.read} events verify"
+    summary = f"{bad} of {report.read} ledger lines do not count"
+    if report.removals:
+        summary += f"; {len(report.removals)} notes commit(s) removed lines"
+    return lines, summary
+
+
+def deployed_text(event: Event) -> str:
+    ops = event.body.ops if isinstance(event.body, Deployed) else ()
+    return f"recorded deployed {event.commit[:12]} ({' '.join(ops) or 'no expensive work'})"
 
 
 def run_text(result: RunResult) -> str:
-    if result.claim is None:
-        return ""
-    if result.status:
+    if result.failed_step:
         return f"deploy-ledger: deploy failed ({result.failed_step}); recorded as failed"
     ops = " ".join(result.decision.operations) or "no expensive work"
     return f"deploy-ledger: deployed {result.decision.commit[:12]} ({ops}); recorded as deployed"
+
+
+def init_lines(done: Initialised) -> list[str]:
+    lines = [f"wrote {done.config_file} (set `timezone` to your team's zone)" if done.wrote_config
+             else f"kept existing {done.config_file}"]
+    if done.method != "ssh":
+        lines.append(f"signing method is {done.method}: set the shared secret as the CI secret "
+                     f"${done.key_env}")
+        return lines
+    if not done.wrote_signers:
+        lines.append(f"kept existing {done.signers_file}")
+        return lines
+    if done.key_from_env:
+        lines.append(f"using the key in ${done.key_env} (its public half goes into "
+                     "allowed_signers)")
+    lines.append(f"wrote {done.signers_file}: commit it with {done.config_file}")
+    if done.private_key is not None:
+        lines.append(f"new signing key: store it as the CI secret ${done.key_env} "
+                     "(and nowhere else):")
+        lines.append(done.private_key.rstrip("\n"))
+    lines.append(f"CI secret: Travis repository settings > Environment Variables > "
+                 f"{done.key_env}; GitHub Settings > Secrets > Actions > {done.key_env}; "
+                 "GitLab Settings > CI/CD > Variables (masked, protected)")
+    return lines
 
 
 def dumps(data: object) -> str:

@@ -1,13 +1,17 @@
 """What the CI system says about this build: Travis CI, GitHub Actions, GitLab CI, or none.
 
-Events are normalised to push / pull_request / cron / api / manual.
+``CiBuild`` is the one description of a build the rest of the code uses: the CI environment's
+values, overridden by command-line flags (``dataclasses.replace``). Events are normalised to
+push / pull_request / cron / api / manual. Adding a provider is one ``_detect_*`` function here
+plus a column in LEDGER.md §12.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+EVENTS = ("push", "pull_request", "cron", "api", "manual")
 EVENT_MAP = {
     "travis": {"push": "push", "pull_request": "pull_request", "cron": "cron", "api": "api"},
     "github": {"push": "push", "pull_request": "pull_request",
@@ -21,7 +25,8 @@ EVENT_MAP = {
 
 @dataclass(frozen=True)
 class CiBuild:
-    """One CI build's facts, as the environment gives them (empty strings when unknown)."""
+    """One build's facts (empty strings when unknown). ``build`` names the build (shown, and
+    written in events); ``job`` names this job within it."""
 
     provider: str = "local"
     build: str = ""
@@ -30,35 +35,54 @@ class CiBuild:
     branch: str = ""
     event: str = "manual"
     is_pr: bool = False
-    deploy_freeze: bool = False
+    deploy_freeze: bool = False  # GitLab's CI_DEPLOY_FREEZE
+    job: str = ""
 
 
 def _event(provider: str, raw: str) -> str:
     return EVENT_MAP[provider].get(raw, "api" if raw else "push")
 
 
+def _travis(env: Mapping[str, str]) -> CiBuild:
+    pr = env.get("TRAVIS_PULL_REQUEST", "false") not in ("false", "")
+    return CiBuild("travis", env.get("TRAVIS_BUILD_NUMBER") or env.get("TRAVIS_BUILD_ID", ""),
+                   env.get("TRAVIS_BUILD_WEB_URL", ""), env.get("TRAVIS_COMMIT", ""),
+                   env.get("TRAVIS_BRANCH", ""),
+                   "pull_request" if pr else _event("travis", env.get("TRAVIS_EVENT_TYPE", "")),
+                   pr, job=env.get("TRAVIS_JOB_ID", ""))
+
+
+def _github(env: Mapping[str, str]) -> CiBuild:
+    event = _event("github", env.get("GITHUB_EVENT_NAME", ""))
+    run = env.get("GITHUB_RUN_ID", "")
+    url = ""
+    if run and env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{run}"
+    job = "-".join(p for p in (run, env.get("GITHUB_RUN_ATTEMPT", ""), env.get("GITHUB_JOB", ""))
+                   if p)
+    return CiBuild("github", run, url, env.get("GITHUB_SHA", ""), env.get("GITHUB_REF_NAME", ""),
+                   event, event == "pull_request", job=job)
+
+
+def _gitlab(env: Mapping[str, str]) -> CiBuild:
+    event = _event("gitlab", env.get("CI_PIPELINE_SOURCE", ""))
+    return CiBuild("gitlab", env.get("CI_PIPELINE_ID", ""), env.get("CI_PIPELINE_URL", ""),
+                   env.get("CI_COMMIT_SHA", ""), env.get("CI_COMMIT_BRANCH", ""), event,
+                   event == "pull_request" or bool(env.get("CI_MERGE_REQUEST_IID")),
+                   bool(env.get("CI_DEPLOY_FREEZE")), job=env.get("CI_JOB_ID", ""))
+
+
+PROVIDERS: tuple[tuple[str, str, Callable[[Mapping[str, str]], CiBuild]], ...] = (
+    ("TRAVIS", "true", _travis),
+    ("GITHUB_ACTIONS", "true", _github),
+    ("GITLAB_CI", "true", _gitlab),
+)
+
+
 def detect(env: Mapping[str, str]) -> CiBuild:
     """Read the build's facts from the environment."""
-    if env.get("TRAVIS") == "true":
-        pr = env.get("TRAVIS_PULL_REQUEST", "false") not in ("false", "")
-        return CiBuild("travis", env.get("TRAVIS_BUILD_NUMBER") or env.get("TRAVIS_BUILD_ID", ""),
-                       env.get("TRAVIS_BUILD_WEB_URL", ""), env.get("TRAVIS_COMMIT", ""),
-                       env.get("TRAVIS_BRANCH", ""),
-                       "pull_request" if pr else _event("travis", env.get("TRAVIS_EVENT_TYPE", "")),
-                       pr)
-    if env.get("GITHUB_ACTIONS") == "true":
-        event = _event("github", env.get("GITHUB_EVENT_NAME", ""))
-        run = env.get("GITHUB_RUN_ID", "")
-        url = ""
-        if run and env.get("GITHUB_REPOSITORY"):
-            server = env.get("GITHUB_SERVER_URL", "https://github.com")
-            url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{run}"
-        return CiBuild("github", run, url, env.get("GITHUB_SHA", ""),
-                       env.get("GITHUB_REF_NAME", ""), event, event == "pull_request")
-    if env.get("GITLAB_CI") == "true":
-        event = _event("gitlab", env.get("CI_PIPELINE_SOURCE", ""))
-        return CiBuild("gitlab", env.get("CI_PIPELINE_ID", ""), env.get("CI_PIPELINE_URL", ""),
-                       env.get("CI_COMMIT_SHA", ""), env.get("CI_COMMIT_BRANCH", ""), event,
-                       event == "pull_request" or bool(env.get("CI_MERGE_REQUEST_IID")),
-                       bool(env.get("CI_DEPLOY_FREEZE")))
+    for variable, value, read in PROVIDERS:
+        if env.get(variable) == value:
+            return read(env)
     return CiBuild()

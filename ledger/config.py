@@ -1,65 +1,97 @@
 """Configuration: ``deploy-ledger.toml`` at the repository root, or ``[tool.deploy-ledger]`` in
-``pyproject.toml``; every key has an embedded default, so no file is needed at all.
+``pyproject.toml``; every key has a default, so no file is needed at all.
 
-Every problem is a ``ConfigError`` naming the file, the key and what is wrong.
+``DEFAULTS`` is the one source of the defaults: ``Config`` is built from it, and the file ``init``
+writes is rendered from it with ``COMMENTS``. Every problem is a ``ConfigError`` naming the file,
+the key and what is wrong.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import ids
+from .ci import EVENTS
 from .errors import ConfigError
-from .policy import Rules, Schedule, Window, wall
-from .work import PathMatcher, WorkKind
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .fingerprint import WorkKind
+from .globs import PathMatcher
+from .rules import Rules
+from .schedule import Schedule, Window
+from .timefmt import parse_duration
+from .tomlline import encode_value, tomllib
 
 CONFIG_FILE = "deploy-ledger.toml"
-EVENTS = ("push", "pull_request", "cron", "api", "manual")
-_DURATION = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\Z")
+SIGNING_KEYS = ("method", "allowed_signers", "key_env")
 
-DEFAULT_WORK = {
-    "migrate": WorkKind("migrate", ("**/migrations/*.py",), "python manage.py migrate --noinput"),
-    "index": WorkKind("index", ("**/search.py", "**/search_indexes.py"), "python manage.py index"),
+# Every key, its default as a user writes it, and what the file `init` writes says about it.
+DEFAULTS: dict[str, Any] = {
+    "branch": ["main", "master"],
+    "remote": "origin",
+    "timezone": "UTC",
+    "busy": ["mon-fri 07:00-22:00"],
+    "holidays": [],
+    "freeze": [],
+    "min_quiet": "1h",
+    "expensive_on": ["push", "cron", "api", "manual"],
+    "lease": "2h",
+    "work": {
+        "migrate": {"paths": ["**/migrations/*.py"], "run": "python manage.py migrate --noinput"},
+        "index": {"paths": ["**/search.py", "**/search_indexes.py"],
+                  "run": "python manage.py index"},
+    },
+    "signing": {"method": "ssh", "allowed_signers": ".deploy-ledger/allowed_signers",
+                "key_env": "DEPLOY_LEDGER_KEY"},
 }
-TOP_KEYS = ("branch", "remote", "timezone", "busy", "holidays", "freeze", "min_quiet",
-            "expensive_on", "lease", "work", "signing")
+COMMENTS = {
+    "branch": "Deploys happen only from these branches.",
+    "remote": "The remote holding refs/notes/deploys.",
+    "timezone": "IANA time zone for busy windows, holidays and freezes.",
+    "busy": "Expensive work never starts inside these windows: \"DAYS HH:MM-HH:MM\"; DAYS is a "
+            "day (mon),\n# a range (mon-fri), a list (sat,sun) or daily; an end before the start "
+            "crosses midnight.",
+    "holidays": "Whole days on which no busy window starts, e.g. [\"2026-12-25\"].",
+    "freeze": "No deploy at all, cheap or expensive, local time: "
+              "[\"2026-12-24T00:00 .. 2026-12-27T00:00\"].",
+    "min_quiet": "Expensive work starts only if at least this much quiet time is left.",
+    "expensive_on": "CI events that may start expensive work when it is quiet.",
+    "lease": "How long a deploy lease (claim) holds the lock unless ended.",
+    "work": "One table per kind of expensive work: gitignore-style globs over the commit's "
+            "files, and the\n# command `deploy-ledger run` runs for it (optional).",
+    "signing": "How events are signed: \"ssh\" (Ed25519, allowed_signers) or \"hmac\" "
+               "(shared secret).",
+}
 
 
 @dataclass(frozen=True)
 class Signing:
     """How events are signed and verified."""
 
-    method: str = "ssh"
-    allowed_signers: str = ".deploy-ledger/allowed_signers"
-    key_env: str = "DEPLOY_LEDGER_KEY"
+    method: str
+    allowed_signers: str
+    key_env: str
 
 
 @dataclass(frozen=True)
 class Config:
-    """The effective configuration."""
+    """The effective configuration (build it with ``from_table``, ``loads`` or ``load``)."""
 
-    source: str = "built-in defaults"
-    branch: tuple[str, ...] = ("main", "master")
-    remote: str = "origin"
-    timezone: str = "UTC"
-    busy: tuple[str, ...] = ("mon-fri 07:00-22:00",)
-    holidays: tuple[date, ...] = ()
-    freeze: tuple[tuple[datetime, datetime], ...] = ()
-    min_quiet: timedelta = timedelta(hours=1)
-    expensive_on: tuple[str, ...] = ("push", "cron", "api", "manual")
-    lease: timedelta = timedelta(hours=2)
-    work: Mapping[str, WorkKind] = field(default_factory=lambda: dict(DEFAULT_WORK))
-    signing: Signing = Signing()
+    source: str
+    branch: tuple[str, ...]
+    remote: str
+    timezone: str
+    busy: tuple[str, ...]
+    holidays: tuple[date, ...]
+    freeze: tuple[tuple[datetime, datetime], ...]
+    min_quiet: timedelta
+    expensive_on: tuple[str, ...]
+    lease: timedelta
+    work: Mapping[str, WorkKind]
+    signing: Signing
 
     @property
     def zone(self) -> ZoneInfo:
@@ -67,26 +99,11 @@ class Config:
 
     def rules(self) -> Rules:
         """The policy these settings describe."""
-        zone = self.zone
-        schedule = Schedule(zone, tuple(Window.parse(w) for w in self.busy),
-                            frozenset(self.holidays),
-                            tuple((_utc(a, zone), _utc(b, zone)) for a, b in self.freeze),
-                            self.min_quiet)
-        return Rules(schedule, self.branch, self.expensive_on)
-
-
-def _utc(moment: datetime, zone: ZoneInfo) -> datetime:
-    minutes = moment.hour * 60 + moment.minute
-    return wall(moment.date(), minutes, zone, first=True)
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90m``, ``1h``, ``2h30m``, ``1d``, ``45s``."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration like 1h, 90m or 2h30m")
-    d, h, m, s = (int(g or 0) for g in match.groups())
-    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+        schedule = Schedule(self.zone, tuple(Window.parse(w) for w in self.busy),
+                            frozenset(self.holidays), (), self.min_quiet)
+        freezes = tuple(schedule.wall_interval(a, b) for a, b in self.freeze)
+        return Rules(Schedule(schedule.zone, schedule.busy, schedule.holidays, freezes,
+                              schedule.min_quiet), self.branch, self.expensive_on)
 
 
 def _strings(value: object, what: str) -> tuple[str, ...]:
@@ -116,7 +133,7 @@ def _work(value: object) -> dict[str, WorkKind]:
         raise ValueError("must be tables [work.<kind>]")
     kinds = {}
     for name, table in value.items():
-        if not re.match(r"[a-z0-9][a-z0-9_-]{0,63}\Z", name):
+        if not ids.is_kind(name):
             raise ValueError(f"kind {name!r} must be lowercase letters, digits, - or _")
         if not isinstance(table, dict):
             raise ValueError(f"[work.{name}] must be a table")
@@ -135,65 +152,83 @@ def _work(value: object) -> dict[str, WorkKind]:
 def _signing(value: object) -> Signing:
     if not isinstance(value, dict):
         raise ValueError("must be a table")
-    extra = set(value) - {"method", "allowed_signers", "key_env"}
+    extra = set(value) - set(SIGNING_KEYS)
     if extra:
-        raise ValueError(f"unknown key {sorted(extra)[0]!r}")
-    signing = Signing(**{k: v for k, v in value.items()})
-    for name in ("method", "allowed_signers", "key_env"):
-        if not isinstance(getattr(signing, name), str) or not getattr(signing, name):
+        raise ValueError(f"unknown key {sorted(extra)[0]!r} (known: {', '.join(SIGNING_KEYS)})")
+    merged = {**DEFAULTS["signing"], **value}
+    for name in SIGNING_KEYS:
+        if not isinstance(merged[name], str) or not merged[name]:
             raise ValueError(f"{name} must be a non-empty string")
-    if signing.method not in ("ssh", "hmac"):
-        raise ValueError(f"method must be 'ssh' or 'hmac', not {signing.method!r}")
-    return signing
+    if merged["method"] not in ("ssh", "hmac"):
+        raise ValueError(f"method must be 'ssh' or 'hmac', not {merged['method']!r}")
+    return Signing(**merged)
+
+
+def _strings_key(key: str, value: object) -> tuple[str, ...]:
+    items = _strings(value, "a string or a list of strings")
+    if key == "busy":
+        for window in items:
+            Window.parse(window)
+    if key == "expensive_on":
+        bad = [e for e in items if e not in EVENTS]
+        if bad:
+            raise ValueError(f"unknown event {bad[0]!r} (known: {', '.join(EVENTS)})")
+    return items
+
+
+def _name(key: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a non-empty string")
+    if key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+    return value
+
+
+def _holidays(key: str, value: object) -> tuple[date, ...]:
+    days = []
+    for text in _strings(value, "a list of dates"):
+        try:
+            days.append(date.fromisoformat(text))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date YYYY-MM-DD") from None
+    return tuple(days)
+
+
+def _duration(key: str, value: object) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("must be a duration string like '1h'")
+    return parse_duration(value)
+
+
+CONVERT: dict[str, Any] = {
+    "branch": _strings_key, "busy": _strings_key, "expensive_on": _strings_key,
+    "remote": _name, "timezone": _name, "holidays": _holidays,
+    "freeze": lambda _k, v: tuple(_freeze(f) for f in _strings(v, "a list of 'start .. end'")),
+    "min_quiet": _duration, "lease": _duration,
+    "work": lambda _k, v: _work(v), "signing": lambda _k, v: _signing(v),
+}
 
 
 def from_table(table: Mapping[str, object], source: str) -> Config:
-    """Validate a config table; raises ``ConfigError`` naming ``source`` and the key."""
-    values: dict[str, object] = {"source": source}
-    for key, value in table.items():
+    """Validate a config table over the defaults; raises ``ConfigError`` naming ``source`` and
+    the key."""
+    values: dict[str, object] = {}
+    for key, value in {**DEFAULTS, **table}.items():
         try:
-            if key not in TOP_KEYS:
-                raise ValueError(f"unknown key (known: {', '.join(TOP_KEYS)})")
-            values[key] = _convert(key, value)
+            if key not in DEFAULTS:
+                raise ValueError(f"unknown key (known: {', '.join(DEFAULTS)})")
+            values[key] = CONVERT[key](key, value)
         except (ValueError, ConfigError) as exc:
             raise ConfigError(f"{source}: {key}: {exc}") from None
-    return Config(**values)  # type: ignore[arg-type]
+    return Config(source=source, **values)  # type: ignore[arg-type]
 
 
-def _convert(key: str, value: object) -> object:
-    if key in ("branch", "busy", "expensive_on"):
-        items = _strings(value, "a string or a list of strings")
-        if key == "busy":
-            for window in items:
-                Window.parse(window)
-        if key == "expensive_on":
-            bad = [e for e in items if e not in EVENTS]
-            if bad:
-                raise ValueError(f"unknown event {bad[0]!r} (known: {', '.join(EVENTS)})")
-        return items
-    if key in ("remote", "timezone"):
-        if not isinstance(value, str) or not value:
-            raise ValueError("must be a non-empty string")
-        if key == "timezone":
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
-    if key == "holidays":
-        try:
-            return tuple(date.fromisoformat(d) for d in _strings(value, "a list of dates"))
-        except ValueError as exc:
-            raise ValueError(f"{exc} (use YYYY-MM-DD)") from None
-    if key == "freeze":
-        return tuple(_freeze(f) for f in _strings(value, "a list of 'start .. end'"))
-    if key in ("min_quiet", "lease"):
-        if not isinstance(value, str):
-            raise ValueError("must be a duration string like '1h'")
-        return parse_duration(value)
-    if key == "work":
-        return _work(value)
-    return _signing(value)
+def defaults() -> Config:
+    """The configuration of a repository without any."""
+    return from_table({}, "built-in defaults")
 
 
 def loads(text: str, source: str = CONFIG_FILE) -> Config:
@@ -208,7 +243,7 @@ def loads(text: str, source: str = CONFIG_FILE) -> Config:
 def load(root: Path | None) -> Config:
     """The configuration of the repository at ``root`` (defaults when it has none)."""
     if root is None:
-        return Config()
+        return defaults()
     path = root / CONFIG_FILE
     if path.is_file():
         return loads(_text(path), CONFIG_FILE)
@@ -223,7 +258,7 @@ def load(root: Path | None) -> Config:
             if not isinstance(table, dict):
                 raise ConfigError("pyproject.toml: [tool.deploy-ledger] must be a table")
             return from_table(table, "pyproject.toml [tool.deploy-ledger]")
-    return Config()
+    return defaults()
 
 
 def _text(path: Path) -> str:
@@ -231,3 +266,21 @@ def _text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: cannot read: {exc.__class__.__name__}") from None
+
+
+def render_default(overrides: Mapping[str, Any] | None = None) -> str:
+    """The commented ``deploy-ledger.toml`` that ``init`` writes: every key with its default
+    (or the given override) and what it means."""
+    values = {**DEFAULTS, **(overrides or {})}
+    out = ["# deploy-ledger configuration (see LEDGER.md §10).", ""]
+    for key, value in values.items():
+        if isinstance(value, dict):
+            continue
+        out += [f"# {COMMENTS[key]}", f"{key} = {encode_value(value)}"]
+    for key in ("work", "signing"):
+        out += ["", f"# {COMMENTS[key]}"]
+        tables = values[key].items() if key == "work" else [(None, values[key])]
+        for name, table in tables:
+            out.append(f"[{key}.{name}]" if name else f"[{key}]")
+            out += [f"{k} = {encode_value(v)}" for k, v in table.items()]
+    return "\n".join(out) + "\n"

@@ -1,266 +1,258 @@
-"""Ledger events: frozen dataclasses and their one-line TOML encoding (format version 1).
+"""Ledger events: one frozen dataclass per type, and one generic codec for all of them.
 
-A note holds the events about one commit, one event per line::
+An event is an envelope (format version, type, Lamport clock, time, commit, author) around a
+*body*, whose class says which type it is and which rights class may sign it. The codec derives
+each field's encoding and its checks from the field's annotation, so a new event type is one
+class here (registered with ``@event_type``) plus one rule in ``fold.py``, and a new field is one
+annotated line — in a new format version (LEDGER.md §2.6).
 
-    # deploy-ledger events, format 1: one event per line (see LEDGER.md)
-    event.0000000812-<id> = { v = 1, type = "build", clock = 812, ..., sig = "ssh:..." }
-
-The signed *payload* is the inline table of the line without its trailing ``sig`` field, byte for
-byte; the id is derived from the payload, and the key starts with the zero-padded clock so a sorted
-note reads in causal order. Because every event is one complete TOML line with a unique key, any
-union of the lines of two notes is valid TOML holding the union of their events.
+The payload is a canonical one-line TOML inline table (``tomlline``); its exact bytes are what is
+signed and what the event id is computed from.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import ClassVar, Union
+from typing import Annotated, Any, ClassVar, TypeVar, get_type_hints
 
+from . import ids
 from .errors import FormatError, UnknownEventType, VersionError
+from .timefmt import parse_stamp, stamp
 from .tomlline import Value, decode_table, encode_table
 
-FORMAT_VERSION = 1
-NOTE_HEADER = "# deploy-ledger events, format 1: one event per line (see LEDGER.md)"
-MAX_CLOCK = 2**53
-MAX_LINE = 64 * 1024
+FORMAT_VERSION = 1  # the version this code writes and the newest it reads
+MAX_CLOCK = 2**53 - 2**32  # headroom: no trusted event can exhaust the clocks after it
 
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
-_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
-_KIND = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
-_LINE = re.compile(r"event\.([0-9]{10,})-([0-9a-f]{32}) = (\{.*\})\Z")
-_SIGNED = re.compile(r'(\{ .*), sig = "([A-Za-z0-9+/=:._-]+)" \}\Z')
-_SIG_OK = re.compile(r"[A-Za-z0-9+/=:._-]+\Z")
+# Rights classes (LEDGER.md §3): a key signs only the classes its allowed_signers line grants.
+BUILDS = "build"
+DEPLOYS = "deploy"
+PEOPLE = "people"
+RIGHTS = (BUILDS, DEPLOYS, PEOPLE)
 
 
-def format_time(moment: datetime) -> str:
-    """UTC timestamp as written in events, to the second."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass(frozen=True)
+class FieldCodec:
+    """How one kind of field is written and checked; ``decode`` raises ``ValueError``."""
+
+    what: str
+    encode: Callable[[Any], Value]
+    decode: Callable[[object], Any]
 
 
-def parse_time(text: str) -> datetime:
-    """Parse an event timestamp (``YYYY-MM-DDTHH:MM:SSZ``) into an aware UTC datetime."""
-    if not _TIME.match(text):
-        raise FormatError(f"bad timestamp {text[:40]!r}")
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise FormatError(f"bad timestamp {text[:40]!r}") from None
-
-
-def _get(fields: Mapping[str, object], key: str, kind: type, default: object = None) -> object:
-    value = fields.get(key, default)
-    if value is None:
-        raise FormatError(f"missing field {key!r}")
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FormatError(f"field {key!r} must be {kind.__name__}")
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError
     return value
 
 
-def _str(fields: Mapping[str, object], key: str, default: str | None = None) -> str:
-    value = _get(fields, key, str, default)
-    assert isinstance(value, str)
-    return value
+def _kind(value: object) -> str:
+    if not ids.is_kind(value):
+        raise ValueError
+    return str(value)
 
 
-def _kinds(fields: Mapping[str, object], key: str) -> tuple[str, ...]:
-    value = _get(fields, key, list, [])
-    assert isinstance(value, list)
-    for item in value:
-        if not isinstance(item, str) or not _KIND.match(item):
-            raise FormatError(f"field {key!r} must list work kinds")
+def _kinds(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(ids.is_kind(item) for item in value):
+        raise ValueError
     return tuple(value)
 
 
-def _work(fields: Mapping[str, object], key: str) -> dict[str, str]:
-    value = _get(fields, key, dict, {})
-    assert isinstance(value, dict)
-    for kind, fingerprint in value.items():
-        if not _KIND.match(kind) or not isinstance(fingerprint, str):
-            raise FormatError(f"field {key!r} must map work kinds to fingerprints")
+def _work(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+            ids.is_kind(k) and ids.is_fingerprint(v) for k, v in value.items()):
+        raise ValueError
     return dict(value)
 
 
-def _time(fields: Mapping[str, object], key: str) -> datetime:
-    return parse_time(_str(fields, key))
+def _event_ref(value: object) -> str:
+    if not isinstance(value, str) or (value and not ids.EVENT_ID.match(value)):
+        raise ValueError
+    return value
 
 
-def _no_extra(fields: Mapping[str, object], allowed: Iterable[str]) -> None:
-    extra = set(fields) - set(allowed)
+def _time(value: object) -> datetime:
+    return parse_stamp(_text(value))
+
+
+TEXT = FieldCodec("a string", lambda v: v, _text)
+KIND = FieldCodec("a work kind", lambda v: v, _kind)
+KINDS = FieldCodec("a list of work kinds", list, _kinds)
+WORK = FieldCodec("a table of work kinds to fingerprints (16 hex digits or none)", dict, _work)
+EVENT_REF = FieldCodec('an event id (32 hex digits) or ""', lambda v: v, _event_ref)
+TIME = FieldCodec("a time YYYY-MM-DDTHH:MM:SSZ", stamp, _time)
+
+Text = Annotated[str, TEXT]
+Kind = Annotated[str, KIND]
+Kinds = Annotated[tuple[str, ...], KINDS]
+Work = Annotated[Mapping[str, str], WORK]
+EventRef = Annotated[str, EVENT_REF]
+Time = Annotated[datetime, TIME]
+
+
+class Body:
+    """Base of event bodies; subclasses are frozen dataclasses registered with ``event_type``."""
+
+    TYPE: ClassVar[str] = ""
+    RIGHTS: ClassVar[str] = ""
+
+
+B = TypeVar("B", bound=type[Body])
+TYPES: dict[str, type[Body]] = {}
+
+
+def event_type(name: str, rights: str) -> Callable[[B], B]:
+    """Register a body class as event type ``name``, signed by keys with ``rights``."""
+    assert rights in RIGHTS
+
+    def register(cls: B) -> B:
+        cls.TYPE, cls.RIGHTS = name, rights
+        _codecs(cls)  # a field without a codec fails at import, not on the first event
+        TYPES[name] = cls
+        return cls
+
+    return register
+
+
+_CODECS: dict[type, tuple[tuple[str, FieldCodec, bool], ...]] = {}
+
+
+def _codecs(cls: type) -> tuple[tuple[str, FieldCodec, bool], ...]:
+    if cls in _CODECS:
+        return _CODECS[cls]
+    hints = get_type_hints(cls, include_extras=True)
+    found = []
+    for item in fields(cls):
+        codec = next((m for m in getattr(hints[item.name], "__metadata__", ())
+                      if isinstance(m, FieldCodec)), None)
+        if codec is None:
+            raise TypeError(f"{cls.__name__}.{item.name} has no FieldCodec annotation")
+        required = item.default is MISSING and item.default_factory is MISSING
+        found.append((item.name, codec, required))
+    _CODECS[cls] = tuple(found)
+    return _CODECS[cls]
+
+
+def encode_fields(obj: object, *, omit_empty: bool = False) -> dict[str, Value]:
+    """The fields of a codec dataclass, in declaration order."""
+    out: dict[str, Value] = {}
+    for name, codec, _required in _codecs(type(obj)):
+        value = getattr(obj, name)
+        if not (omit_empty and not value):
+            out[name] = codec.encode(value)
+    return out
+
+
+T = TypeVar("T")
+
+
+def decode_fields(cls: type[T], values: Mapping[str, object]) -> T:
+    """Build ``cls`` from decoded fields; raises ``FormatError`` naming the bad field."""
+    specs = _codecs(cls)
+    known = {name for name, _c, _r in specs}
+    extra = sorted(set(values) - known)
     if extra:
-        raise FormatError(f"unknown field {sorted(extra)[0]!r}")
+        raise FormatError(f"unknown field {extra[0][:40]!r}")
+    kwargs: dict[str, Any] = {}
+    for name, codec, required in specs:
+        if name not in values:
+            if required:
+                raise FormatError(f"missing field {name!r}")
+            continue
+        try:
+            kwargs[name] = codec.decode(values[name])
+        except ValueError:
+            raise FormatError(f"field {name!r} must be {codec.what}") from None
+    return cls(**kwargs)
 
 
+# The event types (LEDGER.md §2.4). Field order is the on-disk order.
+
+@event_type("build", BUILDS)
 @dataclass(frozen=True)
-class Build:
+class Build(Body):
     """A CI build saw the commit; ``work`` maps each work kind to its fingerprint there."""
 
-    TYPE: ClassVar[str] = "build"
-    work: Mapping[str, str]
-    pending: tuple[str, ...] = ()
-    branch: str = ""
-    event: str = ""
-
-    def fields(self) -> dict[str, Value]:
-        return {"work": dict(self.work), "pending": list(self.pending),
-                "branch": self.branch, "event": self.event}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Build:
-        _no_extra(f, ("work", "pending", "branch", "event"))
-        return cls(_work(f, "work"), _kinds(f, "pending"), _str(f, "branch", ""),
-                   _str(f, "event", ""))
+    work: Work
+    pending: Kinds = ()
+    branch: Text = ""
+    event: Text = ""
 
 
+@event_type("claim", DEPLOYS)
 @dataclass(frozen=True)
-class Claim:
+class Claim(Body):
     """A deploy lease on the commit for ``ops`` until ``expires`` (ended by deployed/failed)."""
 
-    TYPE: ClassVar[str] = "claim"
-    ops: tuple[str, ...]
-    expires: datetime
-
-    def fields(self) -> dict[str, Value]:
-        return {"ops": list(self.ops), "expires": format_time(self.expires)}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Claim:
-        _no_extra(f, ("ops", "expires"))
-        return cls(_kinds(f, "ops"), _time(f, "expires"))
+    ops: Kinds
+    expires: Time
 
 
+@event_type("deployed", DEPLOYS)
 @dataclass(frozen=True)
-class Deployed:
+class Deployed(Body):
     """The commit is live; ``ops`` ran and ``work`` holds the fingerprints now live."""
 
-    TYPE: ClassVar[str] = "deployed"
-    ops: tuple[str, ...]
-    work: Mapping[str, str]
-    claim: str = ""
-
-    def fields(self) -> dict[str, Value]:
-        return {"ops": list(self.ops), "work": dict(self.work), "claim": self.claim}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Deployed:
-        _no_extra(f, ("ops", "work", "claim"))
-        return cls(_kinds(f, "ops"), _work(f, "work"), _str(f, "claim", ""))
+    ops: Kinds
+    work: Work
+    claim: EventRef = ""
 
 
+@event_type("failed", DEPLOYS)
 @dataclass(frozen=True)
-class Failed:
+class Failed(Body):
     """A deploy of the commit failed; its pending work stays pending."""
 
-    TYPE: ClassVar[str] = "failed"
-    ops: tuple[str, ...]
-    reason: str
-    claim: str = ""
-
-    def fields(self) -> dict[str, Value]:
-        return {"ops": list(self.ops), "reason": self.reason, "claim": self.claim}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Failed:
-        _no_extra(f, ("ops", "reason", "claim"))
-        return cls(_kinds(f, "ops"), _str(f, "reason"), _str(f, "claim", ""))
+    ops: Kinds
+    reason: Text
+    claim: EventRef = ""
 
 
+@event_type("hold", PEOPLE)
 @dataclass(frozen=True)
-class Hold:
+class Hold(Body):
     """A human stops all deploys until a later release."""
 
-    TYPE: ClassVar[str] = "hold"
-    reason: str
-
-    def fields(self) -> dict[str, Value]:
-        return {"reason": self.reason}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Hold:
-        _no_extra(f, ("reason",))
-        return cls(_str(f, "reason"))
+    reason: Text
 
 
+@event_type("release", PEOPLE)
 @dataclass(frozen=True)
-class Release:
+class Release(Body):
     """A human resumes deploys: ends every hold and lease it saw."""
 
-    TYPE: ClassVar[str] = "release"
-    reason: str = ""
-
-    def fields(self) -> dict[str, Value]:
-        return {"reason": self.reason}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Release:
-        _no_extra(f, ("reason",))
-        return cls(_str(f, "reason", ""))
+    reason: Text = ""
 
 
+@event_type("approve", PEOPLE)
 @dataclass(frozen=True)
-class Approve:
+class Approve(Body):
     """A human allows the commit's expensive work outside the quiet window until ``until``."""
 
-    TYPE: ClassVar[str] = "approve"
-    until: datetime
-    reason: str = ""
-
-    def fields(self) -> dict[str, Value]:
-        return {"until": format_time(self.until), "reason": self.reason}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Approve:
-        _no_extra(f, ("until", "reason"))
-        return cls(_time(f, "until"), _str(f, "reason", ""))
+    until: Time
+    reason: Text = ""
 
 
+@event_type("require", PEOPLE)
 @dataclass(frozen=True)
-class Require:
+class Require(Body):
     """A human marks extra work of ``kind`` pending until a deploy runs it."""
 
-    TYPE: ClassVar[str] = "require"
-    kind: str
-    reason: str
-
-    def fields(self) -> dict[str, Value]:
-        return {"kind": self.kind, "reason": self.reason}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Require:
-        _no_extra(f, ("kind", "reason"))
-        kind = _str(f, "kind")
-        if not _KIND.match(kind):
-            raise FormatError("field 'kind' must be a work kind")
-        return cls(kind, _str(f, "reason"))
-
-
-Body = Union[Build, Claim, Deployed, Failed, Hold, Release, Approve, Require]  # noqa: UP007
-BODY_TYPES: dict[str, type[Body]] = {
-    cls.TYPE: cls for cls in (Build, Claim, Deployed, Failed, Hold, Release, Approve, Require)
-}
-_AUTHOR_KEYS = ("provider", "build", "url", "human")
+    kind: Kind
+    reason: Text
 
 
 @dataclass(frozen=True)
 class Author:
     """Who wrote an event: a CI build (provider, build id, URL) or a human identity."""
 
-    provider: str = ""
-    build: str = ""
-    url: str = ""
-    human: str = ""
-
-    def fields(self) -> dict[str, Value]:
-        return {k: v for k in _AUTHOR_KEYS if (v := getattr(self, k))}
-
-    @classmethod
-    def decode(cls, f: Mapping[str, object]) -> Author:
-        _no_extra(f, _AUTHOR_KEYS)
-        return cls(*(_str(f, k, "") for k in _AUTHOR_KEYS))
+    provider: Text = ""
+    build: Text = ""
+    url: Text = ""
+    human: Text = ""
 
     def describe(self) -> str:
         """Short human description: ``travis build 812`` or the human's identity."""
@@ -269,9 +261,14 @@ class Author:
         return " ".join(p for p in (self.provider, "build" if self.build else "", self.build) if p)
 
 
+def payload_id(payload: str) -> str:
+    """The content id of a payload: 32 hex digits of its SHA-256."""
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Event:
-    """One ledger event. ``payload`` is the exact signed text; ``sig`` is None when unsigned."""
+    """One event. ``payload`` is the exact signed text; ``sig`` is None when unsigned."""
 
     body: Body
     clock: int
@@ -280,11 +277,15 @@ class Event:
     by: Author
     payload: str = field(repr=False)
     sig: str | None = field(default=None, repr=False)
-    key_id: str = field(default="", repr=False)
+    version: int = FORMAT_VERSION
 
     @property
     def type(self) -> str:
         return self.body.TYPE
+
+    @property
+    def rights(self) -> str:
+        return self.body.RIGHTS
 
     @cached_property
     def id(self) -> str:
@@ -296,110 +297,58 @@ class Event:
 
     def line(self) -> str:
         """The event as one note line (no newline)."""
-        key = f"event.{self.clock:010d}-{self.key_id or self.id}"
+        key = f"event.{self.clock:010d}-{self.id}"
         if self.sig is None:
             return f"{key} = {self.payload}"
         return f'{key} = {self.payload[:-2]}, sig = "{self.sig}" }}'
 
     def with_sig(self, sig: str) -> Event:
         """This event carrying signature ``sig`` (over ``payload``)."""
-        if not _SIG_OK.match(sig):
-            raise FormatError("signature has characters outside the allowed set")
-        return Event(self.body, self.clock, self.time, self.commit, self.by, self.payload, sig)
-
-
-def payload_id(payload: str) -> str:
-    """The content id of a payload: 32 hex digits of its SHA-256."""
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+        return Event(self.body, self.clock, self.time, self.commit, self.by, self.payload, sig,
+                     self.version)
 
 
 def new_event(body: Body, *, clock: int, time: datetime, commit: str, by: Author) -> Event:
-    """Build an unsigned event with its canonical payload."""
+    """An unsigned event with its canonical payload."""
     if not 1 <= clock <= MAX_CLOCK:
         raise FormatError(f"clock {clock} out of range")
-    if not _COMMIT.match(commit):
+    if not ids.is_object_id(commit):
         raise FormatError(f"bad commit id {commit[:64]!r}")
-    fields: dict[str, Value] = {
-        "v": FORMAT_VERSION, "type": body.TYPE, "clock": clock, "time": format_time(time),
-        "commit": commit, "by": by.fields(),
-    }
-    fields.update(body.fields())
-    return Event(body, clock, time.astimezone(timezone.utc).replace(microsecond=0), commit, by,
-                 encode_table(fields))
+    values: dict[str, Value] = {
+        "v": FORMAT_VERSION, "type": body.TYPE, "clock": clock, "time": stamp(time),
+        "commit": commit, "by": encode_fields(by, omit_empty=True), **encode_fields(body)}
+    moment = time.astimezone(timezone.utc).replace(microsecond=0)
+    return Event(body, clock, moment, commit, by, encode_table(values))
 
 
-def decode_fields(fields: Mapping[str, object], payload: str) -> Event:
-    """Build an event from decoded payload fields, checking the version before anything else."""
-    version = fields.get("v")
+def decode_payload(payload: str, sig: str | None = None) -> Event:
+    """Decode a payload's fields into an event; raises ``FormatError`` (``VersionError`` for a
+    newer format, checked before anything else; ``UnknownEventType``)."""
+    values = decode_table(payload)
+    version = values.get("v")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FormatError("missing or bad format version 'v'")
     if version > FORMAT_VERSION:
-        raise VersionError(
-            f"event has format version {version}; this deploy-ledger reads version "
-            f"{FORMAT_VERSION}: upgrade deploy-ledger")
-    kind = fields.get("type")
-    body_type = BODY_TYPES.get(kind) if isinstance(kind, str) else None
-    if body_type is None:
+        raise VersionError(f"format version {version}; this deploy-ledger reads up to "
+                           f"{FORMAT_VERSION}: upgrade deploy-ledger to read this ledger")
+    kind = values.get("type")
+    cls = TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
         raise UnknownEventType(f"unknown event type {str(kind)[:40]!r}")
-    clock = _get(fields, "clock", int)
-    assert isinstance(clock, int)
-    if not 1 <= clock <= MAX_CLOCK:
-        raise FormatError(f"clock {clock} out of range")
-    commit = _str(fields, "commit")
-    if not _COMMIT.match(commit):
-        raise FormatError(f"bad commit id {commit[:64]!r}")
-    by = _get(fields, "by", dict)
-    assert isinstance(by, dict)
-    rest = {k: v for k, v in fields.items() if k not in ("v", "type", "clock", "time", "commit",
-                                                        "by", "sig")}
-    return Event(body_type.decode(rest), clock, _time(fields, "time"), commit, Author.decode(by),
-                 payload)
-
-
-def decode_line(line: str) -> Event:
-    """Decode one note line into an event; raise ``FormatError`` (or a subclass) if it is not one.
-
-    The id in the key is kept as written; a verifier compares it with the payload's id.
-    """
-    if len(line) > MAX_LINE:
-        raise FormatError(f"line of {len(line)} characters is longer than {MAX_LINE}")
-    match = _LINE.match(line)
-    if match is None:
-        return _decode_loose(line)
-    table = match.group(3)
-    signed = _SIGNED.match(table)
-    payload, sig = (signed.group(1) + " }", signed.group(2)) if signed else (table, None)
-    event = decode_fields(decode_table(payload), payload)
-    if event.clock != int(match.group(1)):
-        raise FormatError("clock in the key differs from the clock in the event")
-    return Event(event.body, event.clock, event.time, event.commit, event.by, payload, sig,
-                 match.group(2))
-
-
-def _decode_loose(line: str) -> Event:
-    # A hand-written but valid TOML event line: readable, never verifiable (payload not ours).
-    prefix, sep, table = line.partition("=")
-    parts = prefix.strip().split(".")
-    if not sep or len(parts) != 2 or parts[0] != "event":
-        raise FormatError("line is not an event (expected 'event.<key> = { ... }')")
-    fields = decode_table(table.strip())
-    sig = fields.get("sig")
-    payload = encode_table({k: v for k, v in fields.items() if k != "sig"})  # type: ignore[misc]
-    event = decode_fields(fields, payload)
-    key_id = parts[1].strip().partition("-")[2]
-    return Event(event.body, event.clock, event.time, event.commit, event.by, payload,
-                 sig if isinstance(sig, str) and _SIG_OK.match(sig) else None, key_id or "loose")
-
-
-def note_lines(text: str) -> Iterator[tuple[int, str]]:
-    """The event lines of a note with their 1-based line numbers (comments and blanks skipped)."""
-    for number, raw in enumerate(text.split("\n"), 1):
-        line = raw.rstrip("\r")
-        if line.strip() and not line.lstrip().startswith("#"):
-            yield number, line
-
-
-def render_note(lines: Iterable[str]) -> str:
-    """A note's text: the header and the sorted, de-duplicated event lines (``cat_sort_uniq``)."""
-    body = sorted({line for line in lines if line and not line.startswith("#")})
-    return "\n".join([NOTE_HEADER, *body]) + "\n"
+    clock = values.get("clock")
+    if not isinstance(clock, int) or isinstance(clock, bool) or not 1 <= clock <= MAX_CLOCK:
+        raise FormatError(f"clock must be an integer from 1 to {MAX_CLOCK}")
+    commit = values.get("commit")
+    if not ids.is_object_id(commit):
+        raise FormatError("field 'commit' must be a full lowercase object id")
+    by = values.get("by")
+    if not isinstance(by, dict):
+        raise FormatError("field 'by' must be a table")
+    try:
+        moment = _time(values.get("time"))
+    except ValueError:
+        raise FormatError(f"field 'time' must be {TIME.what}") from None
+    rest = {k: v for k, v in values.items()
+            if k not in ("v", "type", "clock", "time", "commit", "by")}
+    return Event(decode_fields(cls, rest), clock, moment, str(commit),
+                 decode_fields(Author, by), payload, sig, version)

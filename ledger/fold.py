@@ -5,14 +5,16 @@ set pruned by such a register, so applying the same events in any order, or in a
 the same state. That is what lets a reader start from a checkpoint (the events that still matter,
 see ``State.retained``) and apply only what arrived since.
 
-Only verified events may be passed in: an event that does not verify must change nothing.
+Only ``Verified`` events can be passed in (``ledger.verify`` makes them): an event that does not
+verify must change nothing. Adding an event type means adding its rule to ``State.apply``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from typing import Any
 
 from .events import (
     Approve,
@@ -25,6 +27,7 @@ from .events import (
     Release,
     Require,
 )
+from .verify import Verified
 
 
 def _later(new: Event, old: Event | None) -> bool:
@@ -49,8 +52,15 @@ class State:
     approvals: dict[str, Event] = field(default_factory=dict)
     failed: Event | None = None
 
-    def apply(self, event: Event) -> None:
+    def copy(self) -> State:
+        """An independent copy (every table copied, so applying to it leaves this one alone)."""
+        tables: dict[str, Any] = {f.name: dict(v) for f in fields(self)
+                                  if isinstance(v := getattr(self, f.name), dict)}
+        return replace(self, **tables)
+
+    def apply(self, verified: Verified) -> None:
         """Fold one verified event in; commutative and idempotent."""
+        event = verified.event
         self.clock = max(self.clock, event.clock)
         body = event.body
         if isinstance(body, Build):
@@ -97,6 +107,7 @@ class State:
         self._end(event, body.claim)
 
     def _end(self, event: Event, claim_id: str) -> None:
+        # Only an end later than the claim it names counts (it must have read the claim).
         if claim_id and (self.claim is None or event.order > self.claim.order):
             self.ends[claim_id] = event
 
@@ -160,9 +171,9 @@ class State:
         return sorted(events.values(), key=lambda e: e.order)
 
 
-def fold(events: Iterable[Event], base: State | None = None) -> State:
-    """Replay verified ``events`` (on top of ``base``) in (clock, id) order."""
-    state = base if base is not None else State()
-    for event in sorted(events, key=lambda e: e.order):
-        state.apply(event)
+def fold(events: Iterable[Verified], base: State | None = None) -> State:
+    """Replay verified ``events`` on a copy of ``base`` (or an empty state)."""
+    state = base.copy() if base is not None else State()
+    for verified in events:
+        state.apply(verified)
     return state

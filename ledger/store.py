@@ -13,10 +13,11 @@ two-hex-digit subtrees, so one append rewrites O(log n) small trees instead of o
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,18 +25,18 @@ from typing import Any
 import pygit2
 
 from .errors import RemoteError, RepositoryError
+from .ids import OBJECT_ID as _OBJECT
 
-# Kept as module constants: pygit2's notes API borrows the ref-name string (see shared/facts.md).
 NOTES_REF = "refs/notes/deploys"
 FANOUT_LIMIT = 256
 GIT_TIMEOUT = 120.0
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
-_OBJECT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
+_GITLINK = pygit2.enums.FileMode.COMMIT
 _IDENTITY = ("deploy-ledger", "deploy-ledger@invalid")
 
 
@@ -55,16 +56,18 @@ class PushResult:
 class Store:
     """A git repository holding a notes ref, and one remote to sync it with."""
 
-    def __init__(self, repo: Any, remote: str = "origin") -> None:
+    def __init__(self, repo: Any, env: Mapping[str, str], remote: str = "origin") -> None:
         self.repo = repo
         self.remote = remote
+        self.env = env
         name = remote if _REMOTE_NAME.match(remote) else "url-" + _short_hash(remote)
         self.tracking_ref = f"refs/notes/remotes/{name}/deploys"
         pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 16 << 20)
 
     @classmethod
-    def discover(cls, path: str | os.PathLike[str] = ".", remote: str = "origin") -> Store:
-        """Open the repository containing ``path``."""
+    def discover(cls, path: str | os.PathLike[str], env: Mapping[str, str],
+                 remote: str = "origin") -> Store:
+        """Open the repository containing ``path``; ``env`` is the environment git runs in."""
         try:
             found = pygit2.discover_repository(str(path))
         except pygit2.GitError:
@@ -72,7 +75,7 @@ class Store:
         if not found:
             raise RepositoryError(f"not a git repository: {os.path.abspath(path)}")
         try:
-            return cls(pygit2.Repository(found), remote)
+            return cls(pygit2.Repository(found), env, remote)
         except pygit2.GitError as exc:
             raise RepositoryError(f"cannot open repository {found}: {exc}") from None
 
@@ -81,10 +84,6 @@ class Store:
     @property
     def workdir(self) -> Path | None:
         return Path(self.repo.workdir) if self.repo.workdir else None
-
-    @property
-    def is_shallow(self) -> bool:
-        return bool(self.repo.is_shallow)
 
     def resolve(self, rev: str) -> str:
         """The full id of the commit ``rev`` names."""
@@ -119,7 +118,8 @@ class Store:
             return None
 
     def tree_files(self, commit: str) -> Iterator[tuple[str, str]]:
-        """(path, blob id) of every file in the commit's tree."""
+        """(path, object id) of every file and submodule (gitlink) in the commit's tree; paths
+        that are not UTF-8 keep their bytes as surrogate escapes."""
         try:
             tree = self.repo[commit].peel(pygit2.Tree)
         except (KeyError, ValueError, pygit2.GitError):
@@ -129,10 +129,11 @@ class Store:
         while stack:
             prefix, current = stack.pop()
             for entry in current:
+                name = entry.raw_name.decode("utf-8", "surrogateescape")
                 if entry.filemode == _TREE:
-                    stack.append((prefix + entry.name + "/", repo[entry.id]))
-                elif entry.type_str == "blob":
-                    yield prefix + entry.name, str(entry.id)
+                    stack.append((prefix + name + "/", repo[entry.id]))
+                elif entry.type_str == "blob" or entry.filemode == _GITLINK:
+                    yield prefix + name, str(entry.id)
 
     def files_matching(self, commit: str, pathspecs: list[str],
                        ) -> Callable[[], list[tuple[str, str]]]:
@@ -146,7 +147,7 @@ class Store:
             ["git", "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", empty, commit,
              "--", *(f":(glob){spec}" for spec in pathspecs)],
             cwd=self.repo.workdir or self.repo.path, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=self._env())
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=self.git_env())
 
         def collect() -> list[tuple[str, str]]:
             out, _err = proc.communicate(timeout=GIT_TIMEOUT)
@@ -156,7 +157,7 @@ class Store:
             found = []
             for meta, path in zip(fields[0::2], fields[1::2], strict=False):
                 parts = meta.split()
-                if len(parts) >= 4 and parts[1] != "160000":  # not a submodule
+                if len(parts) >= 4:  # files and submodules (their commit id) alike
                     found.append((path, parts[3]))
             return found
 
@@ -204,26 +205,37 @@ class Store:
                     notes.setdefault(path, []).append(entry.id)
         return notes
 
-    def read_all(self, commit: str | None) -> Iterator[tuple[str, list[bytes]]]:
-        """Every note, one object at a time (blobs are read lazily to bound memory)."""
-        for obj, blob_ids in sorted(self.note_paths(commit).items()):
-            yield obj, [self.repo[blob].data for blob in blob_ids]
+    def blob(self, oid: Any) -> bytes:
+        """A blob's content; in a partial clone a missing blob is fetched by git on demand."""
+        try:
+            return bytes(self.repo[oid].data)
+        except KeyError:
+            done = subprocess.run(["git", "cat-file", "blob", str(oid)], capture_output=True,
+                                  cwd=self.repo.workdir or self.repo.path, env=self.git_env(),
+                                  stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT, check=False)
+            if done.returncode != 0:
+                raise RepositoryError(f"object {str(oid)[:12]} is missing") from None
+            return done.stdout
 
-    def note_blobs(self, commit: str | None, obj: str) -> list[bytes]:
-        """The note blobs for one object at every depth it appears in the notes commit."""
+    def note_blob_ids(self, commit: str | None, obj: str) -> list[str]:
+        """The note blobs for one object, at every depth it appears in the notes commit."""
         tree = self._tree(commit)
-        found: list[bytes] = []
+        found: list[str] = []
         depth = 0
         while tree is not None and depth < len(obj):
             rest = obj[depth:]
             if rest in tree:
                 entry = tree[rest]
                 if entry.type_str == "blob":
-                    found.append(self.repo[entry.id].data)
+                    found.append(str(entry.id))
             sub = obj[depth : depth + 2]
             tree = self.repo[tree[sub].id] if sub in tree and tree[sub].filemode == _TREE else None
             depth += 2
         return found
+
+    def note_blobs(self, commit: str | None, obj: str) -> list[bytes]:
+        """The contents of ``note_blob_ids``."""
+        return [self.blob(oid) for oid in self.note_blob_ids(commit, obj)]
 
     def changed_objects(self, old: str | None, new: str) -> set[str]:
         """Objects whose notes differ between two notes commits (any layout on either side)."""
@@ -238,6 +250,14 @@ class Store:
                 if _OBJECT.match(obj):
                     changed.add(obj)
         return changed
+
+    def walk(self, tip: str, hide: str | None = None) -> Iterator[str]:
+        """Every commit reachable from ``tip`` and not from ``hide``."""
+        walker = self.repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL)
+        if hide is not None:
+            walker.hide(pygit2.Oid(hex=hide))
+        for commit in walker:
+            yield str(commit.id)
 
     def commit_info(self, commit: str) -> tuple[str, list[str], str]:
         """(message, parent ids, tree id) of a notes commit."""
@@ -323,10 +343,11 @@ class Store:
 
     # Transport (the git executable) -----------------------------------------------------------
 
-    def _env(self) -> dict[str, str]:
+    def git_env(self) -> dict[str, str]:
+        """The environment for git: ours, minus anything that could prompt."""
         # Never prompt: no terminal, no askpass, no credential-manager dialogs, batch-mode ssh.
-        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C",
-                   GCM_INTERACTIVE="never", GIT_ASKPASS=os.environ.get("GIT_ASKPASS", "true"))
+        env = dict(self.env, GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C",
+                   GCM_INTERACTIVE="never", GIT_ASKPASS=self.env.get("GIT_ASKPASS", "true"))
         if not env.get("GIT_SSH_COMMAND") and not self.config("core.sshCommand"):
             env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
         return env
@@ -336,7 +357,7 @@ class Store:
         try:
             result = subprocess.run(
                 ["git", *args], cwd=self.repo.workdir or self.repo.path, capture_output=True,
-                text=True, env=self._env(), stdin=subprocess.DEVNULL, timeout=timeout,
+                text=True, env=self.git_env(), stdin=subprocess.DEVNULL, timeout=timeout,
                 errors="replace")
         except subprocess.TimeoutExpired:
             raise RemoteError(f"git {args[0]} timed out after {timeout:.0f}s") from None
@@ -377,12 +398,13 @@ class Store:
 
 
 def _short_hash(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _last_line(text: str) -> str:
+    # git's message starts at its first fatal:/error: line and may go on over several lines
+    # ("fatal: unable to connect to host:" then "…: errno=Connection refused").
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    meaningful = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines
-    return redact(meaningful[-1] if meaningful else "no message from git")[:300]
+    first = next((i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))),
+                 max(0, len(lines) - 1))
+    return redact(" ".join(lines[first:]) or "no message from git")[:300]

@@ -17,10 +17,13 @@ from typing import Union
 
 from .errors import FormatError
 
+# The one home of the tomllib shim: configuration reads whole files through it too.
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 in CI
     import tomli as tomllib
+
+__all__ = ["Value", "decode_table", "encode_table", "tomllib"]
 
 Value = Union[str, int, bool, Sequence["Value"], Mapping[str, "Value"]]  # noqa: UP007
 

@@ -13,11 +13,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from .errors import TrustError
+from .sshsig import key_fingerprint
 
-NAMESPACE = "deploy-ledger"
 _TIME = re.compile(r"(\d{8})(\d{4})?(\d{2})?(Z?)\Z")
 
 
@@ -34,7 +35,17 @@ class AllowedSigner:
     cert_authority: bool = False
 
     def allows_namespace(self, namespace: str) -> bool:
-        return self.namespaces is None or namespace in self.namespaces
+        """OpenSSH's pattern-list rule: a matching ``!pattern`` denies, else any match allows."""
+        if self.namespaces is None:
+            return True
+        allowed = False
+        for pattern in self.namespaces:
+            negated = pattern.startswith("!")
+            if _match(namespace, pattern[1:] if negated else pattern):
+                if negated:
+                    return False
+                allowed = True
+        return allowed
 
     def valid_at(self, now: datetime) -> bool:
         if self.valid_after is not None and now < self.valid_after:
@@ -42,9 +53,9 @@ class AllowedSigner:
         return self.valid_before is None or now < self.valid_before
 
 
-def key_fingerprint(blob: bytes) -> str:
-    """OpenSSH-style ``SHA256:`` fingerprint of a public key blob."""
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+def _match(name: str, pattern: str) -> bool:
+    # OpenSSH's match_pattern: only '*' and '?' are special (no [classes]).
+    return fnmatchcase(name, pattern.replace("[", "[[]"))
 
 
 def _parse_time(text: str, where: str) -> datetime:

@@ -1,21 +1,18 @@
-"""Expensive work: gitignore-style globs and content fingerprints.
+"""gitignore-style globs over repository paths (LEDGER.md §7), and git pathspecs that narrow a
+tree to their candidates.
 
-A kind's fingerprint at a commit is a hash over (path, blob id) of the commit's files matching its
-globs. It needs only that commit's tree: it works in depth-1 clones, after rebases and
-force-pushes, and whatever builds were missed. Two commits with the same migration files have the
-same fingerprint; adding, editing or removing one changes it.
+A pattern without a slash (other than a trailing one) matches at any depth, a leading ``/``
+anchors it, a trailing ``/`` matches everything inside, ``*`` and ``?`` never cross ``/``, ``**``
+does, ``[…]`` are classes, ``!pattern`` excludes, and the last matching pattern decides. A pattern
+matching a directory also matches everything under it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from .errors import ConfigError
-
-NONE = "none"  # the fingerprint of a kind with no matching files
 
 
 def _translate(glob: str) -> str:
@@ -77,18 +74,6 @@ def compile_glob(glob: str) -> tuple[bool, re.Pattern[str]]:
         raise ValueError(str(exc)) from None
 
 
-@dataclass(frozen=True)
-class WorkKind:
-    """One kind of expensive work: its name, the globs that select its files, its command."""
-
-    name: str
-    paths: tuple[str, ...]
-    run: str | None = None
-
-    def matcher(self) -> PathMatcher:
-        return PathMatcher(self.paths)
-
-
 class PathMatcher:
     """A list of gitignore-style patterns; the last matching pattern decides."""
 
@@ -124,29 +109,3 @@ def pathspec(glob: str) -> list[str] | None:
         body = "**/" + body
     # A pattern also matches everything inside a directory of that name.
     return [body + "/**"] if directory else [body, body + "/**"]
-
-
-def candidate_pathspecs(kinds: Mapping[str, WorkKind]) -> list[str] | None:
-    """Pathspecs for every kind's files, or None when only a full walk is exact."""
-    specs: list[str] = []
-    for kind in kinds.values():
-        for glob in kind.paths:
-            spec = pathspec(glob)
-            if spec is None:
-                return None
-            specs += spec
-    return sorted(set(specs))
-
-
-def fingerprints(files: Iterable[tuple[str, str]], kinds: Mapping[str, WorkKind]) -> dict[str, str]:
-    """Fingerprint every kind over ``files`` ((path, blob id) pairs, a superset of the matching
-    ones) in one pass."""
-    matchers = {name: kind.matcher() for name, kind in kinds.items()}
-    hashes = {name: hashlib.sha256() for name in kinds}
-    seen = dict.fromkeys(kinds, False)
-    for path, blob in sorted(files):
-        for name, matches in matchers.items():
-            if matches(path):
-                hashes[name].update(f"{path}\0{blob}\n".encode())
-                seen[name] = True
-    return {name: hashes[name].hexdigest()[:16] if seen[name] else NONE for name in kinds}

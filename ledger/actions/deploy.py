@@ -1,0 +1,141 @@
+"""Deploy steps: ``run`` (decide, take the lease, deploy, run pending work, record), and
+``deployed`` / ``failed`` for teams that deploy with their own step."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..ci import CiBuild
+from ..context import Context, Situation
+from ..errors import UsageError
+from ..events import Claim, Deployed, Event, Failed
+from ..publish import Draft
+from ..replay import Loaded
+from ..rules import Decision, owns, pending_work
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """What ``run`` did: the decision, the claim it took (None: it did not deploy), the steps it
+    ran and the one that failed."""
+
+    decision: Decision
+    claim: Event | None = None
+    failed_step: str = ""
+    step_status: int = 0
+    steps: list[str] = field(default_factory=list)
+
+
+def step_env(ctx: Context, decision: Decision, commit: str) -> dict[str, str]:
+    """The environment of deploy steps: ours without any key, plus the verdict."""
+    key_env = ctx.config.signing.key_env
+    env = {k: v for k, v in ctx.env.items()
+           if k != key_env and not k.startswith("DEPLOY_LEDGER_KEY")}
+    env.update(DEPLOY_LEDGER_VERDICT=decision.verdict,
+               DEPLOY_LEDGER_OPERATIONS=" ".join(decision.operations),
+               DEPLOY_LEDGER_COMMIT=commit)
+    return env
+
+
+def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> RunResult:
+    """Decide; on a deploy verdict take the lease (the push is the lock), run ``command`` then
+    each pending kind's ``run`` command, and record deployed or failed."""
+    writer = ctx.writer()
+    prints = ctx.start_fingerprints(facts.commit)()
+    now = ctx.clock()
+    outcome: dict[str, Decision] = {}
+
+    def take_lease(loaded: Loaded) -> list[Draft] | None:
+        situation = Situation(now, loaded, prints, pending_work(loaded.state, prints))
+        decision = outcome["decision"] = ctx.evaluate(situation, facts)
+        if not decision.deploys:
+            return None
+        claim = Claim(decision.operations, now + ctx.config.lease)
+        return [Draft(claim, facts.commit, ctx.author(facts))]
+
+    _loaded, events = writer.push_exclusive(now, take_lease)
+    decision = outcome["decision"]
+    if not events:
+        return RunResult(decision)
+    claim = events[0]
+    result = RunResult(decision, claim)
+    env = step_env(ctx, decision, facts.commit)
+    steps: list[tuple[str, Sequence[str] | str, Path | None]] = [
+        ("deploy command", list(command), None)]  # where the user ran us
+    steps += [(f"work {name}", kind.run, ctx.root) for name, kind in ctx.config.work.items()
+              if name in decision.operations and kind.run]  # at the repository root
+    for label, step, cwd in steps:
+        echo(f"deploy-ledger: running {label}")
+        status = _run_step(step, env, echo, cwd)
+        result.steps.append(label)
+        if status != 0:
+            result.failed_step, result.step_status = f"{label} exited with status {status}", status
+            failure = Failed(decision.operations, result.failed_step, claim.id)
+            writer.record([Draft(failure, facts.commit, ctx.author(facts))], ctx.clock())
+            return result
+    work = ctx.start_fingerprints(facts.commit)()
+    done = Deployed(decision.operations, work, claim.id)
+    writer.record([Draft(done, facts.commit, ctx.author(facts))], ctx.clock())
+    return result
+
+
+def _run_step(step: Sequence[str] | str, env: Mapping[str, str], echo: Echo,
+              cwd: Path | None) -> int:
+    try:
+        if isinstance(step, str):
+            return subprocess.call(step, shell=True, env=env, cwd=cwd)  # the user's config
+        return subprocess.call(list(step), env=env, cwd=cwd)
+    except OSError as exc:
+        echo(f"deploy-ledger: cannot run {step!r}: {exc.strerror}")
+        return 127
+
+
+def check_kinds(ctx: Context, kinds: Sequence[str]) -> None:
+    """``UsageError`` unless every kind is configured."""
+    unknown = [k for k in kinds if k not in ctx.config.work]
+    if unknown:
+        raise UsageError(f"unknown work kind {unknown[0]!r} "
+                         f"(configured: {', '.join(ctx.config.work)})")
+
+
+def _own_claim(situation: Situation, facts: CiBuild) -> str:
+    claim = situation.loaded.state.open_claim()
+    return claim.id if claim is not None and owns(facts, claim) else ""
+
+
+def deployed(ctx: Context, facts: CiBuild, ops: Sequence[str] | None, *,
+             push: bool = True) -> list[Event]:
+    """Record that the commit is live; ``ops`` (default: what was pending) ran. Kinds that did
+    not run keep their live fingerprint, so they stay pending."""
+    ctx.writer()  # the key first: nothing is read or fetched for a writer that cannot write
+    situation = ctx.situation(facts, pull=push)
+    ran = tuple(ops) if ops is not None else tuple(p.kind for p in situation.pending)
+    check_kinds(ctx, ran)
+    live = situation.loaded.state.live_work()
+    unran = {p.kind for p in situation.pending} - set(ran)
+    work = {k: (live.get(k, "none") if k in unran else fp) for k, fp in situation.prints.items()}
+    body = Deployed(ran, work, _own_claim(situation, facts))
+    return _publish(ctx, Draft(body, facts.commit, ctx.author(facts)), situation, push)
+
+
+def failed(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
+    """Record a failed deploy of the commit; its pending work stays pending."""
+    ctx.writer()
+    situation = ctx.situation(facts, pull=push)
+    body = Failed(tuple(p.kind for p in situation.pending), reason,
+                  _own_claim(situation, facts))
+    return _publish(ctx, Draft(body, facts.commit, ctx.author(facts)), situation, push)
+
+
+def _publish(ctx: Context, draft: Draft, situation: Situation, push: bool) -> list[Event]:
+    # The situation was read after a pull already: append, then publish.
+    writer = ctx.writer()
+    events = writer.append([draft], situation.now)
+    if push:
+        writer.push()
+    return events

@@ -1,0 +1,91 @@
+"""Reading commands: ``decide``, ``status``, ``log``, ``verify``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..ci import CiBuild
+from ..context import Context, Situation
+from ..events import Event
+from ..replay import Problem, Removal, Seen
+from ..rules import Decision
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decision and what it was made from; ``warnings`` name lines that do not count."""
+
+    decision: Decision
+    situation: Situation
+
+    @property
+    def warnings(self) -> list[str]:
+        loaded = self.situation.loaded
+        out = []
+        if loaded.problems:
+            out.append(f"{len(loaded.problems)} line(s) in the ledger do not count "
+                       "(run `deploy-ledger verify`)")
+        if loaded.removals:
+            out.append(f"{len(loaded.removals)} notes commit(s) removed ledger lines; they still "
+                       "count (run `deploy-ledger verify`)")
+        return out
+
+
+def decide(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Verdict:
+    """Fetch the ledger (unless ``offline``), fold it and decide."""
+    situation = ctx.situation(facts, pull=not offline)
+    return Verdict(ctx.evaluate(situation, facts), situation)
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``status`` shows."""
+
+    verdict: Verdict
+    live: Event | None
+    holds: list[Event]
+    claim: Event | None
+    claim_active: bool
+    failed: Event | None
+    next_quiet: datetime | None
+    now: datetime
+
+
+def status(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Status:
+    """Live commit, pending work, holds, the lease, the last failure, the next quiet window."""
+    verdict = decide(ctx, facts, offline=offline)
+    now = verdict.situation.now
+    state = verdict.situation.loaded.state
+    return Status(verdict, state.live, state.active_holds(), state.open_claim(),
+                  state.active_claim(now) is not None, state.failed,
+                  ctx.rules.schedule.next_expensive(now), now)
+
+
+def history(ctx: Context, limit: int | None, *, offline: bool = False) -> list[Seen]:
+    """The newest ``limit`` event lines (all when None), oldest first, with their checks."""
+    if not offline:
+        ctx.pull()
+    return ctx.reader.load(ctx.clock(), full=True, keep=limit).seen
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``verify`` found over the whole ledger."""
+
+    read: int
+    problems: list[Problem]
+    newer: list[Problem]
+    removals: list[Removal]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.problems or self.newer or self.removals)
+
+
+def verify(ctx: Context, *, offline: bool = False) -> Report:
+    """Check every line of the whole history (checkpoints ignored)."""
+    if not offline:
+        ctx.pull()
+    loaded = ctx.reader.load(ctx.clock(), full=True)
+    return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals)

@@ -1,0 +1,44 @@
+"""People's events: ``hold``, ``release``, ``approve``, ``require`` (signed like the rest; the
+author is the person's git identity, or the CI build)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..ci import CiBuild
+from ..context import Context
+from ..errors import UsageError
+from ..events import Approve, Body, Event, Hold, Release, Require
+from ..publish import Draft
+from .deploy import check_kinds
+
+
+def _write(ctx: Context, body: Body, facts: CiBuild, push: bool) -> list[Event]:
+    writer = ctx.writer()
+    return writer.record([Draft(body, facts.commit, ctx.author(facts, human=True))],
+                         ctx.clock(), push=push)
+
+
+def hold(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
+    """Stop every deploy, cheap or expensive, until a release."""
+    return _write(ctx, Hold(reason), facts, push)
+
+
+def release(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
+    """End every hold and any deploy lease (an orphaned one included)."""
+    return _write(ctx, Release(reason), facts, push)
+
+
+def approve(ctx: Context, facts: CiBuild, until: datetime, reason: str, *,
+            push: bool = True) -> list[Event]:
+    """Allow the commit's expensive work outside the quiet window until ``until``."""
+    if until <= ctx.clock():
+        raise UsageError("--until is in the past")
+    return _write(ctx, Approve(until, reason), facts, push)
+
+
+def require(ctx: Context, facts: CiBuild, kind: str, reason: str, *,
+            push: bool = True) -> list[Event]:
+    """Mark work of ``kind`` pending until a deploy runs it."""
+    check_kinds(ctx, [kind])
+    return _write(ctx, Require(kind, reason), facts, push)

@@ -1,0 +1,56 @@
+"""Expensive work: each kind's globs, and its content fingerprint at a commit (LEDGER.md §7).
+
+A kind's fingerprint at a commit is a hash over (path, object id) of the commit's files (and
+submodules) matching its globs. It needs only that commit's tree: it works in depth-1 clones,
+after rebases and force-pushes, and whatever builds were missed. Two commits with the same
+migration files have the same fingerprint; adding, editing or removing one changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .globs import PathMatcher, pathspec
+from .ids import NONE
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    """One kind of expensive work: its name, the globs that select its files, its command."""
+
+    name: str
+    paths: tuple[str, ...]
+    run: str | None = None
+
+    def matcher(self) -> PathMatcher:
+        return PathMatcher(self.paths)
+
+
+def candidate_pathspecs(kinds: Mapping[str, WorkKind]) -> list[str] | None:
+    """Pathspecs for every kind's files, or None when only a full walk is exact."""
+    specs: list[str] = []
+    for kind in kinds.values():
+        for glob in kind.paths:
+            spec = pathspec(glob)
+            if spec is None:
+                return None
+            specs += spec
+    return sorted(set(specs))
+
+
+def fingerprints(files: Iterable[tuple[str, str]],
+                 kinds: Mapping[str, WorkKind]) -> dict[str, str]:
+    """Fingerprint every kind over ``files`` ((path, blob id) pairs, a superset of the matching
+    ones) in one pass."""
+    matchers = {name: kind.matcher() for name, kind in kinds.items()}
+    hashes = {name: hashlib.sha256() for name in kinds}
+    seen = dict.fromkeys(kinds, False)
+    # Sorted by the path's bytes, as git stores it (a name that is not UTF-8 included).
+    for path, blob in sorted(files, key=lambda f: f[0].encode("utf-8", "surrogateescape")):
+        for name, matches in matchers.items():
+            if matches(path):
+                hashes[name].update(f"{path}\0{blob}\n".encode("utf-8", "surrogateescape"))
+                seen[name] = True
+    return {name: hashes[name].hexdigest()[:16] if seen[name] else NONE for name in kinds}

@@ -1,0 +1,216 @@
+"""Writing the ledger: append signed events locally, merge with the remote, publish.
+
+Merging is a pure union of note lines (what ``git notes merge -s cat_sort_uniq`` does) and never
+decodes an event, so a merge never drops one, whatever the ledger holds. Publishing is a push
+without force, which the remote applies as a compare-and-swap; a refusal means fetch, merge and
+try again (jittered, bounded). A lease is taken with ``push_exclusive``: the claim lands only on
+the exact remote state that was judged.
+"""
+
+from __future__ import annotations
+
+import random
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import checkpoint
+from .errors import PushRejected, RemoteError, SigningKeyError, UsageError
+from .events import Author, Body, Event, new_event
+from .fold import State
+from .notes import MAX_LINE, MAX_WRITTEN_NOTE, EventLine, classify, render
+from .replay import Loaded, Reader
+from .signing import Signer
+from .store import NOTES_REF, Store
+from .verify import Verified, check_line
+
+CHECKPOINT_EVERY = 16
+SYNC_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event to append: its body, the commit it is about and its author."""
+
+    body: Body
+    commit: str
+    by: Author
+
+
+class Writer:
+    """Appends to, merges and publishes the ledger of one repository."""
+
+    def __init__(self, reader: Reader, signer: Signer | None,
+                 sleep: Callable[[float], None] = _time.sleep) -> None:
+        self.reader = reader
+        self.store: Store = reader.store
+        self.signer = signer
+        self._sleep = sleep
+
+    def _sign(self, drafts: Iterable[Draft], clock: int, now: datetime) -> list[Event]:
+        if self.signer is None:
+            raise SigningKeyError("this writer has no signing key")
+        events = []
+        for draft in drafts:
+            clock += 1
+            event = new_event(draft.body, clock=clock, time=now, commit=draft.commit,
+                              by=draft.by)
+            event = event.with_sig(self.signer.sign(event.payload.encode("utf-8")))
+            size = len(event.line().encode("utf-8"))
+            if size > MAX_LINE:
+                raise UsageError(f"the {event.type} event would be a line of {size} bytes, over "
+                                 f"the {MAX_LINE // 1024} KiB a reader accepts (shorten its text)")
+            events.append(event)
+        return events
+
+    def build(self, loaded: Loaded, drafts: Iterable[Draft], now: datetime,
+              ) -> tuple[str, list[Event]]:
+        """Write (but do not publish) a notes commit appending ``drafts`` to ``loaded``; lines
+        an earlier commit removed go back into their notes on the way."""
+        events = self._sign(drafts, loaded.state.clock, now)
+        additions: dict[str, set[str]] = {obj: set(lines) for obj, lines in loaded.missing.items()}
+        for event in events:
+            additions.setdefault(event.commit, set()).add(event.line())
+        state = loaded.state.copy()
+        for event in events:
+            state.apply(self._as_read(event, now))
+        message = f"deploy-ledger: {', '.join(f'{e.type} on {e.commit[:12]}' for e in events)}\n"
+        updates = self._updates(loaded.tip, additions)
+        tree = self.store.write_tree(loaded.tip, updates)
+        if loaded.since_checkpoint + 1 >= CHECKPOINT_EVERY:
+            tree = self._keep_retained(tree, state)
+            assert self.signer is not None
+            message += "\n" + checkpoint.encode(tree, state, self.reader.verifier, self.signer,
+                                                now)
+        parents = [loaded.tip] if loaded.tip else []
+        return self.store.create_commit(tree, parents, message), events
+
+    def _as_read(self, event: Event, now: datetime) -> Verified:
+        # Writers never write what readers would ignore: read our own line as a reader would.
+        line = classify(event.line().encode("utf-8"))
+        assert isinstance(line, EventLine)
+        outcome = check_line(event.commit, line, self.reader.verifier, now)
+        if outcome.verified is None:
+            raise SigningKeyError(f"readers would ignore this {event.type} event: "
+                                  f"{outcome.check.reason}")
+        return outcome.verified
+
+    def _updates(self, tip: str | None, additions: dict[str, set[str]]) -> dict[str, bytes]:
+        updates = {}
+        for obj, lines in additions.items():
+            existing = self._raw_lines(tip, obj) if tip else set()
+            if lines <= existing:
+                continue
+            text = render(existing | lines).encode("utf-8")
+            if len(text) > MAX_WRITTEN_NOTE:
+                raise UsageError(f"the note on {obj[:12]} would grow over "
+                                 f"{MAX_WRITTEN_NOTE >> 20} MiB; not written")
+            updates[obj] = text
+        return updates
+
+    def _keep_retained(self, tree: str, state: State) -> str:
+        # A checkpoint may only vouch for lines in the notes it binds: put back any retained
+        # line that a rewrite removed from its note.
+        missing: dict[str, set[str]] = {}
+        for event in state.retained():
+            if event.line() not in self._raw_lines(tree, event.commit):
+                missing.setdefault(event.commit, set()).add(event.line())
+        return self.store.write_tree(tree, self._updates(tree, missing)) if missing else tree
+
+    def _raw_lines(self, tip: str | None, obj: str) -> set[str]:
+        """``tip`` is a notes commit or tree."""
+        # Merging and appending never depend on decoding: raw lines, whatever they hold.
+        lines: set[str] = set()
+        for blob in self.store.note_blobs(tip, obj):
+            text = blob.decode("utf-8", "surrogateescape")
+            lines.update(line for line in text.split("\n") if line.strip())
+        return lines
+
+    def append(self, drafts: list[Draft], now: datetime) -> list[Event]:
+        """Append events to the local notes ref (compare-and-swap, retried on a local race)."""
+        for _ in range(SYNC_ATTEMPTS):
+            loaded = self.reader.load(now)
+            commit, events = self.build(loaded, drafts, now)
+            if self.store.update_ref(NOTES_REF, commit, loaded.tip):
+                return events
+        raise RemoteError("the local notes ref kept changing under us; try again")
+
+    def merge(self, local: str | None, remote: str | None) -> str | None:
+        """Merge the remote-tracking tip into the local notes ref; the new local tip."""
+        store = self.store
+        if remote is None or remote == local:
+            return local
+        if local is None or store.is_ancestor(local, remote):
+            target = remote
+        elif store.is_ancestor(remote, local):
+            return local
+        else:
+            base = store.merge_base(local, remote)
+            updates = {}
+            for obj in store.changed_objects(base, remote):
+                mine = self._raw_lines(local, obj)
+                union = mine | self._raw_lines(remote, obj)
+                if union != mine:
+                    updates[obj] = render(union).encode("utf-8")
+            tree = store.write_tree(local, updates)
+            target = store.create_commit(tree, [local, remote],
+                                         f"deploy-ledger: merge {remote[:12]} into {local[:12]}\n")
+        if not store.update_ref(NOTES_REF, target, local):
+            raise RemoteError("the local notes ref changed during a merge; try again")
+        return target
+
+    def pull(self) -> str | None:
+        """Fetch the remote ledger and merge it into the local one; the local tip."""
+        remote = self.store.fetch()
+        return self.merge(self.store.tip(), remote)
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(random.uniform(0.0, min(2.0, 0.05 * 2**attempt)))
+
+    def push(self) -> str | None:
+        """Publish the local ledger: fetch, merge, push without force; retry when the remote
+        moved or refused (jittered backoff, bounded), then raise ``PushRejected``."""
+        last = ""
+        for attempt in range(SYNC_ATTEMPTS):
+            local = self.pull()
+            if local is None or local == self.store.tip(self.store.tracking_ref):
+                return local
+            result = self.store.push(local)
+            if result.accepted:
+                return local
+            last = result.detail
+            self._backoff(attempt)
+        raise PushRejected(f"the remote refused the ledger {SYNC_ATTEMPTS} times (last: {last}); "
+                           "the events are kept locally and go out with the next sync")
+
+    def record(self, drafts: list[Draft], now: datetime, *, push: bool = True) -> list[Event]:
+        """Append events and, with ``push``, fetch first and publish them."""
+        if push:
+            self.pull()
+        events = self.append(drafts, now)
+        if push:
+            self.push()
+        return events
+
+    def push_exclusive(self, now: datetime, make: Callable[[Loaded], list[Draft] | None],
+                       ) -> tuple[Loaded, list[Event] | None]:
+        """Publish events only on top of the exact remote state ``make`` judged: ``make`` sees the
+        freshly merged ledger and returns drafts (or None to give up). The push is a
+        compare-and-swap; if anything else lands first, nothing of ours lands, and ``make`` is
+        asked again on the new state. This is how a deploy lease is taken."""
+        last = ""
+        for attempt in range(SYNC_ATTEMPTS):
+            local = self.pull()
+            loaded = self.reader.load(now, tip=local)
+            drafts = make(loaded)
+            if not drafts:
+                return loaded, None
+            commit, events = self.build(loaded, drafts, now)
+            result = self.store.push(commit)
+            if result.accepted:
+                self.store.update_ref(NOTES_REF, commit, local)
+                return loaded, events
+            last = result.detail
+            self._backoff(attempt)
+        raise PushRejected(f"the remote refused the ledger {SYNC_ATTEMPTS} times (last: {last})")

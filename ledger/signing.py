@@ -1,0 +1,212 @@
+"""Signing and verifying payloads: which bytes, which key, which verdict.
+
+``ssh``: Ed25519 signatures in OpenSSH's SSHSIG format (``sshsig``), so stock
+``ssh-keygen -Y verify`` accepts them; trust comes from an allowed_signers file. ``hmac``:
+HMAC-SHA256 under a shared secret. A signature field is ``ssh:<base64 SSHSIG blob>`` or
+``hmac:<key id>:<hex digest>``.
+
+Keys come only from the environment mapping handed in, are never written, printed or put in an
+exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from . import sshsig
+from .allowed_signers import AllowedSigners
+from .errors import SigningKeyError
+
+NAMESPACE = "deploy-ledger"
+HMAC_MIN_CHARS = 32
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of verifying one signature."""
+
+    ok: bool
+    reason: str = ""
+    signer: str = ""
+
+
+class Signer(Protocol):
+    """Signs payloads; ``method`` is ``ssh`` or ``hmac``."""
+
+    method: str
+
+    def sign(self, payload: bytes) -> str: ...
+
+
+class Verifier(Protocol):
+    """Verifies signature fields; ``trust_id`` names the trust configuration."""
+
+    trust_id: str
+
+    def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check: ...
+
+    def stable_interval(self, now: datetime) -> tuple[datetime | None, datetime | None]: ...
+
+
+def _unwrap(sig: str | None, method: str) -> str | Check:
+    """The value of a ``method:value`` signature field, or the failed check saying why not."""
+    if not sig:
+        return Check(False, "unsigned")
+    found, _, value = sig.partition(":")
+    if found != method:
+        return Check(False, f"signed with method {found[:20]!r}, expected {method!r}")
+    return value
+
+
+def key_value(env: Mapping[str, str], name: str) -> str:
+    """The key text in ``$name``; ``SigningKeyError`` when it is unset or blank."""
+    value = env.get(name, "")
+    if not value.strip():
+        raise SigningKeyError(f"no signing key: ${name} is not set")
+    return value
+
+
+class SshSigner:
+    """Signs with an Ed25519 private key (OpenSSH format) taken from the environment."""
+
+    method = "ssh"
+
+    def __init__(self, env: Mapping[str, str], name: str) -> None:
+        key = sshsig.read_private_key(key_value(env, name), name)
+        self._key = key
+        self.public_blob = sshsig.ed25519_blob(key.public_key().public_bytes_raw())
+        self.fingerprint = sshsig.key_fingerprint(self.public_blob)
+
+    def __repr__(self) -> str:
+        return f"SshSigner({self.fingerprint})"
+
+    def public_line(self) -> str:
+        """The ``ssh-ed25519 AAAA…`` public key text."""
+        return "ssh-ed25519 " + base64.b64encode(self.public_blob).decode()
+
+    def sign(self, payload: bytes) -> str:
+        blob = sshsig.sign(self._key, self.public_blob, payload, NAMESPACE)
+        return "ssh:" + base64.b64encode(blob).decode()
+
+
+class SshVerifier:
+    """Verifies ``ssh:`` signatures against an allowed_signers file."""
+
+    def __init__(self, allowed: AllowedSigners) -> None:
+        self.allowed = allowed
+        self.trust_id = "ssh:" + allowed.digest
+
+    def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check:
+        value = _unwrap(sig, "ssh")
+        if isinstance(value, Check):
+            return value
+        try:
+            blob = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return Check(False, "signature is not valid base64")
+        public, namespace, problem = sshsig.verify(blob, payload)
+        if problem:
+            return Check(False, problem)
+        if namespace != NAMESPACE:
+            return Check(False, f"signature namespace is not {NAMESPACE!r}")
+        assert public is not None
+        principal, why = self.allowed.lookup(public, NAMESPACE, now)
+        if principal is None:
+            return Check(False, why)
+        return Check(True, signer=principal)
+
+    def stable_interval(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        return self.allowed.stable_interval(now)
+
+
+def hmac_secret(env: Mapping[str, str], name: str) -> bytes:
+    """The HMAC secret in ``$name``: its text without surrounding whitespace, as UTF-8 bytes (a
+    byte that is not UTF-8 stands for itself), at least ``HMAC_MIN_CHARS`` characters."""
+    text = key_value(env, name).strip()
+    if len(text) < HMAC_MIN_CHARS:
+        raise SigningKeyError(
+            f"${name} is shorter than {HMAC_MIN_CHARS} characters: an HMAC secret needs at least "
+            "128 bits (make one with `deploy-ledger keygen --method hmac`)")
+    return text.encode("utf-8", "surrogateescape")
+
+
+def hmac_key_id(secret: bytes) -> str:
+    """A short public name for a secret (12 hex digits of an HMAC of a fixed text)."""
+    return hmac.new(secret, b"deploy-ledger key id", hashlib.sha256).hexdigest()[:12]
+
+
+class HmacSigner:
+    """Signs with HMAC-SHA256 under a shared secret from the environment."""
+
+    method = "hmac"
+
+    def __init__(self, env: Mapping[str, str], name: str) -> None:
+        self._secret = hmac_secret(env, name)
+        self.key_id = hmac_key_id(self._secret)
+
+    def __repr__(self) -> str:
+        return f"HmacSigner({self.key_id})"
+
+    def sign(self, payload: bytes) -> str:
+        digest = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
+        return f"hmac:{self.key_id}:{digest}"
+
+
+class HmacVerifier:
+    """Verifies ``hmac:`` signatures; without a usable secret nothing verifies."""
+
+    def __init__(self, env: Mapping[str, str], name: str) -> None:
+        self._name = name
+        try:
+            self._secret: bytes | None = hmac_secret(env, name)
+        except SigningKeyError as exc:
+            self._secret, self._why = None, str(exc)
+        self.trust_id = "hmac:" + (hmac_key_id(self._secret) if self._secret else "none")
+
+    def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check:
+        rest = _unwrap(sig, "hmac")
+        if isinstance(rest, Check):
+            return rest
+        if self._secret is None:
+            return Check(False, f"cannot verify: {self._why}")
+        key_id, _, digest = rest.partition(":")
+        if key_id != hmac_key_id(self._secret):
+            return Check(False, "signed with a different HMAC secret")
+        expected = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, digest):
+            return Check(False, "signature does not match the event")
+        return Check(True, signer=f"hmac:{key_id}")
+
+    def stable_interval(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        return None, None
+
+
+def make_signer(method: str, env: Mapping[str, str], name: str) -> Signer:
+    """The signer for ``method``; raises ``SigningKeyError`` when the key is absent or bad."""
+    if method == "ssh":
+        return SshSigner(env, name)
+    if method == "hmac":
+        return HmacSigner(env, name)
+    raise SigningKeyError(f"unknown signing method {method!r}")
+
+
+def generate_hmac_secret() -> str:
+    """A new HMAC secret: 256 random bits, base64url on one line."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def make_verifier(method: str, allowed_signers: Path, key_env: str,
+                  env: Mapping[str, str]) -> Verifier:
+    """The verifier a configuration asks for."""
+    if method == "hmac":
+        return HmacVerifier(env, key_env)
+    return SshVerifier(AllowedSigners.load(allowed_signers))
