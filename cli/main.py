@@ -313,7 +313,7 @@ def keygen(identity: Annotated[str, typer.Option(
     """Make an Ed25519 key pair: print the private key (for the CI secret) and the
     allowed_signers line. Only keygen, and init when it makes a key, print a private key: a
     new one, never the one in $DEPLOY_LEDGER_KEY."""
-    from ledger.actions.setup import keygen as make_key
+    from ledger.actions.keys import keygen as make_key
 
     private, line = make_key(identity)
     out("# Private key: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")

@@ -230,7 +230,7 @@ def verify_lines(report: Report) -> tuple[list[str], str]:
     bad = len(report.problems) + len(report.newer)
     if report.ok:
         return lines, f"all {report.read} events verify"
-    summary = f"{bad} of {report.read} ledger lines do not count"
+    summary = f"{bad} of {report.read} ledger lines do not count; they change nothing"
     if report.removals:
         summary += f"; {len(report.removals)} notes commit(s) removed lines"
     return lines, summary

@@ -53,6 +53,11 @@ class AllowedSigner:
         return self.valid_before is None or now < self.valid_before
 
 
+def signer_line(identity: str, public: str) -> str:
+    """An allowed_signers line for a deploy-ledger key (``ssh-ed25519 AAAA…``)."""
+    return f'{identity} namespaces="deploy-ledger" {public}'
+
+
 def _match(name: str, pattern: str) -> bool:
     # OpenSSH's match_pattern: only '*' and '?' are special (no [classes]).
     return fnmatchcase(name, pattern.replace("[", "[[]"))

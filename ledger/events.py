@@ -276,7 +276,7 @@ class Event:
     commit: str
     by: Author
     payload: str = field(repr=False)
-    sig: str | None = field(default=None, repr=False)
+    sig: str | None = field(default=None, repr=False, compare=False)
     version: int = FORMAT_VERSION
 
     @property

@@ -8,8 +8,9 @@ import pytest
 from helpers import CI_PREFIXES, KEY_ENV, PINNED_ENV, GitDaemon, Keys, Project
 from hypothesis import settings
 
-from ledger.book import Book
-from ledger.sign import SshSigner
+from ledger.publish import Writer
+from ledger.replay import Reader
+from ledger.signing import SshSigner
 from ledger.store import Store
 
 # Property tests: a few hundred examples by default; `--hypothesis-profile thorough` for a long run.
@@ -56,9 +57,11 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> Keys:
     return pair
 
 
-def make_book(path: Path, keys: Keys, *, signed: bool = True) -> Book:
-    return Book(Store.discover(path), keys.verifier(), SshSigner(KEY_ENV) if signed else None,
-                sleep=lambda _s: None)
+def make_writer(path: Path, keys: Keys, *, signed: bool = True) -> Writer:
+    """A writer on the repository at ``path``, trusting ``keys`` (and signing with them)."""
+    reader = Reader(Store.discover(path, os.environ), keys.verifier())
+    return Writer(reader, SshSigner(os.environ, KEY_ENV) if signed else None,
+                  sleep=lambda _s: None)
 
 
 @pytest.fixture

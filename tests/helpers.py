@@ -10,8 +10,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ledger.sign import SshVerifier, generate_ed25519
-from ledger.signers import AllowedSigners
+from ledger.allowed_signers import AllowedSigners
+from ledger.events import Event
+from ledger.notes import EventLine, classify
+from ledger.signing import HmacSigner, HmacVerifier, SshVerifier
+from ledger.sshsig import generate_ed25519
+from ledger.verify import Verified, check_line
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ENV = "DEPLOY_LEDGER_KEY"
@@ -31,6 +35,28 @@ PINNED_ENV = {
     "TZ": "UTC",
 }
 CI_PREFIXES = ("TRAVIS", "GITHUB_", "GITLAB", "CI_", "DEPLOY_LEDGER")
+
+
+HMAC_ENV = {"TEST_HMAC": "a test secret of more than thirty-two characters"}
+
+
+def hmac_signed(event: Event) -> Event:
+    """``event`` signed with the tests' HMAC secret."""
+    return event.with_sig(HmacSigner(HMAC_ENV, "TEST_HMAC").sign(event.payload.encode()))
+
+
+def trusted(*events: Event, now: datetime = datetime(2026, 11, 23, tzinfo=timezone.utc),
+            ) -> list[Verified]:
+    """Events through the real verifying read path (signed with the tests' HMAC secret)."""
+    verifier = HmacVerifier(HMAC_ENV, "TEST_HMAC")
+    out = []
+    for event in events:
+        line = classify(hmac_signed(event).line().encode())
+        assert isinstance(line, EventLine)
+        verified = check_line(event.commit, line, verifier, now).verified
+        assert verified is not None
+        out.append(verified)
+    return out
 
 
 def clean_env() -> dict[str, str]:
@@ -210,19 +236,20 @@ def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: st
     os.environ[KEY_ENV] = key
     for name, value in PINNED_ENV.items():
         os.environ[name] = value
-    from ledger.book import Book, Draft
     from ledger.events import Author, Build
-    from ledger.sign import SshSigner, SshVerifier
-    from ledger.signers import AllowedSigners
+    from ledger.publish import Draft, Writer
+    from ledger.replay import Reader
+    from ledger.signing import SshSigner
     from ledger.store import Store
 
-    store = Store.discover(path)
-    book = Book(store, SshVerifier(AllowedSigners.parse(allowed)), SshSigner(KEY_ENV))
+    store = Store.discover(path, os.environ)
+    writer = Writer(Reader(store, SshVerifier(AllowedSigners.parse(allowed))),
+                    SshSigner(os.environ, KEY_ENV))
     head = store.resolve("HEAD")
     ids = []
     for round_ in range(rounds):
         barrier.wait()  # type: ignore[attr-defined]
-        draft = Draft(Build({"migrate": f"{index}-{round_}"}), head,
+        draft = Draft(Build({"migrate": f"{index:08x}{round_:08x}"}), head,
                       Author("test", f"{index}-{round_}"))
-        ids += [e.id for e in book.record([draft], T0)]
+        ids += [e.id for e in writer.record([draft], T0)]
     Path(out).write_text("\n".join(ids) + "\n")

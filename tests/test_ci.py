@@ -37,3 +37,17 @@ def test_gitlab() -> None:
 
 def test_no_ci() -> None:
     assert detect({}) == CiBuild()
+
+
+def test_gitlab_merge_request_iid_alone_marks_a_pull_request() -> None:
+    env = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_SHA": "abc"}
+    assert not detect(env).is_pr
+    assert detect({**env, "CI_MERGE_REQUEST_IID": "12"}).is_pr
+
+
+def test_job_identity() -> None:
+    assert detect({"TRAVIS": "true", "TRAVIS_JOB_ID": "991"}).job == "991"
+    assert detect({"GITLAB_CI": "true", "CI_JOB_ID": "77"}).job == "77"
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "5", "GITHUB_RUN_ATTEMPT": "2",
+              "GITHUB_JOB": "deploy"}
+    assert detect(github).job == "5-2-deploy"

@@ -153,9 +153,17 @@ def test_log_and_verify_name_bad_events(project: Project) -> None:
     assert verify.returncode == 1
     assert verify.stdout == (f"note on {head[:12]}, event {key_id[:16]}: "
                              "the id in its key does not match its content\n")
-    assert verify.stderr == "1 of 2 events do not verify; they change nothing\n"
+    assert verify.stderr == "1 of 2 ledger lines do not count; they change nothing\n"
     log = project.cli(work, "log").stdout.splitlines()
     assert len(log) == 2 and sum(entry.startswith("!") for entry in log) == 1
+    # decide and status still work, and say that a line does not count.
+    project.change("shop/views.py")
+    decided = project.cli(work, "decide", "--now", "2026-11-23T10:00")
+    assert decided.returncode == 0 and decided.stdout.startswith("deploy\n")
+    assert decided.stderr == ("deploy-ledger: warning: 1 line(s) in the ledger do not count "
+                              "(run `deploy-ledger verify`)\n")
+    status = project.cli(work, "status", "--now", "2026-11-23T10:00")
+    assert "ledger:   1 line(s) do not count (run `deploy-ledger verify`)" in status.stdout
 
 
 def test_depth_one_clone(project: Project) -> None:

@@ -5,17 +5,28 @@ from pathlib import Path
 
 import pytest
 
-from ledger.config import CONFIG_FILE, DEFAULT_WORK, Config, load, parse_duration
+from ledger.config import CONFIG_FILE, defaults, load, loads, render_default
 from ledger.errors import ConfigError
+from ledger.timefmt import parse_duration
 
 
 def test_defaults_without_any_file(tmp_path: Path) -> None:
     config = load(tmp_path)
-    assert config == Config()
+    assert config == defaults()
     assert config.branch == ("main", "master") and config.timezone == "UTC"
     assert config.busy == ("mon-fri 07:00-22:00",) and config.min_quiet == timedelta(hours=1)
-    assert config.lease == timedelta(hours=2) and dict(config.work) == DEFAULT_WORK
+    assert config.lease == timedelta(hours=2) and list(config.work) == ["migrate", "index"]
+    assert config.work["migrate"].paths == ("**/migrations/*.py",)
     assert config.rules().schedule.busy[0].days == frozenset(range(5))
+
+
+def test_the_file_init_writes_is_the_defaults() -> None:
+    text = render_default()
+    written = loads(text)
+    assert {k: v for k, v in vars(written).items() if k != "source"} == \
+        {k: v for k, v in vars(defaults()).items() if k != "source"}
+    for key in ("branch", "busy", "min_quiet", "[work.migrate]", "[signing]", "key_env"):
+        assert key in text
 
 
 def test_full_file(tmp_path: Path) -> None:
@@ -53,7 +64,7 @@ def test_pyproject_table(tmp_path: Path) -> None:
     assert config.timezone == "Asia/Tokyo"
     assert config.source == "pyproject.toml [tool.deploy-ledger]"
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
-    assert load(tmp_path) == Config()
+    assert load(tmp_path) == defaults()
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -62,7 +73,11 @@ def test_pyproject_table(tmp_path: Path) -> None:
     ('busy = ["weekdays 7-22"]', "deploy-ledger.toml: busy: window 'weekdays 7-22' is not"),
     ('busy = ["mon 07:00-25:00"]', "deploy-ledger.toml: busy: window 'mon 07:00-25:00' has a time"),
     ('min_quiet = "soon"', "deploy-ledger.toml: min_quiet: 'soon' is not a duration"),
-    ('holidays = ["25/12/2026"]', "deploy-ledger.toml: holidays:"),
+    ('holidays = ["25/12/2026"]',
+     "deploy-ledger.toml: holidays: '25/12/2026' is not a date YYYY-MM-DD"),
+    ('min_quiet = "100000000d"', "deploy-ledger.toml: min_quiet: '100000000d' is not a duration"),
+    ('lease = "5000d"', "deploy-ledger.toml: lease: '5000d' is longer than ten years"),
+    ('[signing]\ncolour = "x"', "deploy-ledger.toml: signing: unknown key 'colour'"),
     ('freeze = ["2026-12-24 to 2026-12-27"]', "deploy-ledger.toml: freeze: '2026-12-24 to"),
     ('expensive_on = ["tuesday"]', "deploy-ledger.toml: expensive_on: unknown event 'tuesday'"),
     ('[work.migrate]\npaths = ["migrations/[0-9"]',
@@ -83,6 +98,7 @@ def test_durations() -> None:
     assert parse_duration("1h") == timedelta(hours=1)
     assert parse_duration("2h30m") == timedelta(hours=2, minutes=30)
     assert parse_duration("1d") == timedelta(days=1)
-    for bad in ("", "h", "1 hour", "-1h"):
+    assert parse_duration("45s") == timedelta(seconds=45)
+    for bad in ("", "h", "1 hour", "-1h", "99999999999d"):
         with pytest.raises(ValueError):
             parse_duration(bad)

@@ -4,6 +4,7 @@ line naming the problem, no traceback, and never a deploy verdict."""
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -44,36 +45,70 @@ def put_note(project: Project, text: bytes) -> str:
     return head
 
 
-def signed_line(project: Project, edit: tuple[str, str] = ("", "")) -> str:
-    event = new_event(Hold("x"), clock=9, time=__import__("datetime").datetime(
-        2026, 11, 23, tzinfo=__import__("datetime").timezone.utc), commit="0" * 40,
-        by=Author(human="h"))
-    return event.line().replace(*edit) if edit[0] else event.line()
-
-
-@pytest.mark.parametrize(("note", "needle"), [
-    (b"event.0000000001-abc = {\n", "line 1"),
-    (b"this is not an event at all\n", "line is not an event"),
-    (b"\xff\xfe\x00binary\x00junk", "is not UTF-8 text"),
-    (b"# comment\n" + b"x" * (10 << 20), "over the 4 MiB limit"),
-])
-def test_unreadable_notes(project: Project, note: bytes, needle: str) -> None:
-    head = put_note(project, note)
+def decide_at_night(project: Project) -> subprocess.CompletedProcess[str]:
     build, travis = project.travis_clone("cron")
-    result = project.cli(build, "decide", *NIGHT, **travis)
-    assert_fails_closed(result, needle, f"note on {head[:12]}")
+    return project.cli(build, "decide", *NIGHT, **travis)
 
 
-def test_truncated_line_unknown_type_and_newer_version(project: Project) -> None:
+@pytest.mark.parametrize(("note", "reason"), [
+    (b"event.0000000001-abc = {\n", "line is not an event"),
+    (b"this is not an event at all\n", "line is not an event"),
+    (b"\xff\xfe\x00binary\x00junk", "line is not UTF-8 text"),
+    (b"# comment\n" + b"x" * (10 << 20), "over the 64 KiB limit"),
+])
+def test_bad_lines_never_brick_the_ledger(project: Project, note: bytes, reason: str) -> None:
+    before = decide_at_night(project)
+    assert (before.returncode, before.stderr) == (0, "")
+    head = put_note(project, note)
+    after = decide_at_night(project)
+    assert (after.returncode, after.stdout) == (0, before.stdout)
+    assert after.stderr == ("deploy-ledger: warning: 1 line(s) in the ledger do not count "
+                            "(run `deploy-ledger verify`)\n")
+    verify = project.cli(project.work, "verify")
+    assert verify.returncode == 1
+    assert f"note on {head[:12]}, line " in verify.stdout and reason in verify.stdout
+
+
+def _signed(project: Project, payload_edit: tuple[str, str], sign: bool) -> str:
+    from ledger.events import payload_id
+    from ledger.signing import SshSigner
+
     head = git(project.work, "rev-parse", "HEAD").strip()
-    good = signed_line(project).replace("0" * 40, head)
-    for text, needle in ((good[: len(good) // 2], "note on"),
-                         (good.replace('type = "hold"', 'type = "teleport"'),
-                          "unknown event type 'teleport'"),
-                         (good.replace("v = 1", "v = 2"), "format version 2")):
-        put_note(project, (text + "\n").encode())
-        build, travis = project.travis_clone("cron")
-        assert_fails_closed(project.cli(build, "decide", *NIGHT, **travis), needle)
+    event = new_event(Hold("x"), clock=9, time=datetime(2026, 11, 23, tzinfo=timezone.utc),
+                      commit=head, by=Author(human="h"))
+    payload = event.payload.replace(*payload_edit)
+    line = f"event.0000000009-{payload_id(payload)} = {payload}"
+    if sign:
+        sig = SshSigner(project.env(), "DEPLOY_LEDGER_KEY").sign(payload.encode())
+        line = f'{line[:-2]}, sig = "{sig}" }}'
+    return line
+
+
+def append_note(project: Project, line: str) -> None:
+    head = git(project.work, "rev-parse", "HEAD").strip()
+    git(project.work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    git(project.work, "notes", "--ref=deploys", "append", "-m", line, head)
+    git(project.work, "push", "-q", "origin", "refs/notes/deploys")
+
+
+def test_a_verified_event_of_a_newer_format_fails_closed(project: Project) -> None:
+    append_note(project, _signed(project, ("v = 1", "v = 2"), sign=True))
+    result = decide_at_night(project)
+    assert_fails_closed(result, "format version 2", "upgrade deploy-ledger to read this ledger")
+
+
+@pytest.mark.parametrize(("edit", "sign"), [
+    (("v = 1", "v = 2"), False),  # a newer format, but nobody trusted wrote it
+    (('type = "hold"', 'type = "teleport"'), True),  # a type format 1 does not have
+    (('reason = "x"', 'reason = "x", colour = "red"'), True),
+])
+def test_unreadable_or_unverified_events_are_ignored(project: Project, edit: tuple[str, str],
+                                                     sign: bool) -> None:
+    before = decide_at_night(project)
+    append_note(project, _signed(project, edit, sign))
+    after = decide_at_night(project)
+    assert (after.returncode, after.stdout) == (0, before.stdout)
+    assert "1 line(s) in the ledger do not count" in after.stderr
 
 
 def test_remote_refusing_pushes(project: Project) -> None:

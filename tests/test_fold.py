@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from helpers import trusted
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from ledger.events import (
     new_event,
 )
 from ledger.fold import State, fold
+from ledger.verify import Verified
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 COMMITS = ["a" * 40, "b" * 40, "c" * 40]
@@ -30,8 +32,16 @@ def ev(body: Body, clock: int, commit: str = COMMITS[0], by: Author = BY) -> Eve
     return new_event(body, clock=clock, time=T, commit=commit, by=by)
 
 
+def F(name: str) -> str:
+    return (name * 8)[:16]
+
+
+def folded(*events: Event, base: State | None = None) -> State:
+    return fold(trusted(*events), base)
+
+
 kinds = st.sampled_from(["migrate", "index"])
-fps = st.sampled_from(["f1", "f2", "f3"])
+fps = st.sampled_from([F("f1"), F("f2"), F("f3")])
 work = st.dictionaries(kinds, fps, max_size=2)
 claim_ids: list[str] = []
 
@@ -73,83 +83,107 @@ def queries(state: State) -> tuple[object, ...]:
         state.clock, state.live, state.live_work(), state.open_claim(), state.active_claim(now),
         [e.id for e in state.active_holds()], [e.id for e in state.pending_requires()],
         [state.approval(c, now) for c in COMMITS],
-        [state.pending_since(k, f) for k in ("migrate", "index") for f in ("f1", "f2", "")],
+        [state.pending_since(k, f) for k in ("migrate", "index") for f in (F("f1"), F("f2"), "")],
         state.failed,
     )
 
 
-
 @given(ledgers, st.randoms())
 def test_order_does_not_matter(log: list[Event], rnd: object) -> None:
-    shuffled = list(log)
+    verified = trusted(*log)
+    shuffled: list[Verified] = list(verified)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     a, b = State(), State()
-    for e in log:
+    for e in verified:
         a.apply(e)
     for e in shuffled:
         b.apply(e)
-    assert queries(a) == queries(b) == queries(fold(log))
+    assert queries(a) == queries(b) == queries(fold(verified))
 
 
+@given(ledgers, ledgers, st.randoms())
+def test_checkpoint_plus_rest_equals_full_replay(first: list[Event], rest: list[Event],
+                                                 rnd: object) -> None:
+    # A checkpoint keeps only State.retained(); folding the rest on it must change nothing,
+    # even when the rest repeats events the checkpoint already absorbed.
+    full = folded(*first)
+    checkpoint = folded(*full.retained())
+    checkpoint.clock = full.clock  # the checkpoint header carries the clock (checkpoint.py)
+    again = rnd.sample(first, len(first) // 2)  # type: ignore[attr-defined]
+    assert queries(folded(*rest, *again, base=checkpoint)) == queries(folded(*first, *rest))
+    assert queries(folded(*first, *first)) == queries(folded(*first))  # idempotent
 
-@given(ledgers, ledgers)
-def test_checkpoint_plus_rest_equals_full_replay(first: list[Event], rest: list[Event]) -> None:
-    # A checkpoint keeps only State.retained(); folding the rest on it must change nothing.
-    full = fold(first)
-    checkpoint = fold(full.retained())
-    checkpoint.clock = full.clock  # the checkpoint header carries the clock (see book.py)
-    assert queries(fold(rest, checkpoint)) == queries(fold(first + rest))
-    assert queries(fold(first + first)) == queries(fold(first))  # idempotent
+
+def test_copy_is_independent_for_every_table() -> None:
+    state = folded(ev(Hold("x"), 1), ev(Build({"migrate": F("f1")}), 2))
+    copy = state.copy()
+    copy.apply(trusted(ev(Release(""), 3))[0])
+    assert state.active_holds() and not copy.active_holds()
+    for name, value in vars(state).items():
+        if isinstance(value, dict):
+            assert getattr(copy, name) is not value, name
+
+
+def test_unverified_events_cannot_be_folded() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match=r"only by ledger\.verify"):
+        Verified(ev(Hold("x"), 1), "me")
 
 
 def test_hold_and_release_by_clock() -> None:
     hold, release = ev(Hold("incident"), 1), ev(Release("fixed"), 2)
-    assert fold([hold]).active_holds() == [hold]
-    assert fold([release, hold]).active_holds() == []
+    assert folded(hold).active_holds() == [hold]
+    assert folded(release, hold).active_holds() == []
     later_hold = ev(Hold("again"), 3)
-    assert fold([hold, release, later_hold]).active_holds() == [later_hold]
+    assert folded(hold, release, later_hold).active_holds() == [later_hold]
 
 
 def test_lease_is_active_until_it_expires_or_ends() -> None:
     claim = ev(Claim(("migrate",), T + timedelta(hours=2)), 5)
-    state = fold([claim])
+    state = folded(claim)
     assert state.active_claim(T) == claim
     assert state.active_claim(T + timedelta(hours=2)) is None
     assert state.open_claim() == claim  # expired but never ended: an orphan, shown by status
-    ended = fold([claim, ev(Deployed(("migrate",), {}, claim=claim.id), 6)])
+    ended = folded(claim, ev(Deployed(("migrate",), {}, claim=claim.id), 6))
     assert ended.active_claim(T) is None and ended.open_claim() is None
-    failed = fold([claim, ev(Failed(("migrate",), "boom", claim=claim.id), 6)])
+    failed = folded(claim, ev(Failed(("migrate",), "boom", claim=claim.id), 6))
     assert failed.active_claim(T) is None
-    released = fold([claim, ev(Release("orphan"), 6)])
+    released = folded(claim, ev(Release("orphan"), 6))
     assert released.active_claim(T) is None
-    # An end that names another claim ends nothing.
-    other = fold([claim, ev(Deployed((), {}, claim="9" * 32), 6)])
+    # An end that names another claim ends nothing; nor does one older than the claim.
+    other = folded(claim, ev(Deployed((), {}, claim="9" * 32), 6))
     assert other.active_claim(T) == claim
+    older = folded(claim, ev(Deployed((), {}, claim=claim.id), 4))
+    assert older.active_claim(T) == claim
 
 
 def test_require_pending_until_a_deploy_runs_its_kind() -> None:
     require = ev(Require("index", "rebuild"), 3)
-    assert fold([require]).pending_requires() == [require]
-    assert fold([require, ev(Deployed(("migrate",), {}), 4)]).pending_requires() == [require]
-    assert fold([require, ev(Deployed(("index",), {}), 4)]).pending_requires() == []
-    assert fold([ev(Deployed(("index",), {}), 2), require]).pending_requires() == [require]
+    assert folded(require).pending_requires() == [require]
+    assert folded(require, ev(Deployed(("migrate",), {}), 4)).pending_requires() == [require]
+    assert folded(require, ev(Deployed(("index",), {}), 4)).pending_requires() == []
+    assert folded(ev(Deployed(("index",), {}), 2), require).pending_requires() == [require]
+    # A later build, even one whose fingerprints match live, clears nothing.
+    build = ev(Build({"index": F("f1")}), 5)
+    assert folded(require, build).pending_requires() == [require]
 
 
 def test_live_and_pending_since() -> None:
-    b1 = ev(Build({"migrate": "f2"}), 2, COMMITS[1])
-    b2 = ev(Build({"migrate": "f2"}), 3, COMMITS[2])
-    deployed = ev(Deployed(("migrate",), {"migrate": "f1"}), 1)
-    state = fold([b2, deployed, b1])
-    assert state.live == deployed and state.live_work() == {"migrate": "f1"}
-    assert state.pending_since("migrate", "f1") == b1
-    assert state.pending_since("migrate", "f2") is None
-    after = fold([b1, b2, deployed, ev(Deployed(("migrate",), {"migrate": "f2"}), 4)])
-    assert after.live_work() == {"migrate": "f2"} and after.builds == {}
+    b1 = ev(Build({"migrate": F("f2")}), 2, COMMITS[1])
+    b2 = ev(Build({"migrate": F("f2")}), 3, COMMITS[2])
+    deployed = ev(Deployed(("migrate",), {"migrate": F("f1")}), 1)
+    state = folded(b2, deployed, b1)
+    assert state.live == deployed and state.live_work() == {"migrate": F("f1")}
+    assert state.pending_since("migrate", F("f1")) == b1
+    assert state.pending_since("migrate", F("f2")) is None
+    after = folded(b1, b2, deployed, ev(Deployed(("migrate",), {"migrate": F("f2")}), 4))
+    assert after.live_work() == {"migrate": F("f2")} and after.builds == {}
 
 
 def test_approval_covers_its_commit_until_its_time() -> None:
     approve = ev(Approve(T + timedelta(hours=1)), 1, COMMITS[1])
-    state = fold([approve])
+    state = folded(approve)
     assert state.approval(COMMITS[1], T) == approve
     assert state.approval(COMMITS[0], T) is None
     assert state.approval(COMMITS[1], T + timedelta(hours=1)) is None

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from helpers import PY, Keys, Project, git, notes_on_origin
 
-from ledger.book import Book
+from ledger.replay import Reader
 from ledger.store import Store
 
 NIGHT = "2026-11-23T23:00"
@@ -36,11 +36,11 @@ def event_ids(lines: list[str]) -> set[str]:
 
 
 def local_ids(path: Path, keys: Keys) -> set[str]:
-    book = Book(Store.discover(path), keys.verifier())
     from datetime import datetime, timezone
 
-    loaded = book.load(datetime.now(timezone.utc), full=True, strict=False)
-    return {e.id for e, _c in loaded.events or []}
+    reader = Reader(Store.discover(path, os.environ), keys.verifier())
+    loaded = reader.load(datetime.now(timezone.utc), full=True, keep=None)
+    return {s.event.id for s in loaded.seen if s.event}
 
 
 def flaky_hook(origin: Path) -> None:

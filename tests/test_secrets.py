@@ -70,12 +70,22 @@ def test_the_key_never_leaks(project: Project) -> None:
             "deployed", "failed") and "--now" not in args else run(*args, cwd=build, **travis)
     # Malformed variants of the real key: truncated, corrupted, re-encoded, newlines escaped.
     private = project.keys.private
+    lines = private.splitlines()
+    corrupted = "\n".join([*lines[:3], lines[3][:10] + ("x" if lines[3][10] != "x" else "y")
+                           + lines[3][11:], *lines[4:]])
     for broken in (private[: len(private) // 2], private.replace("A", "B", 3),
-                   base64.b64encode(private[:-40].encode()).decode(), private.replace("\n", "")):
-        run("record", cwd=build, **dict(travis, **{KEY_ENV: broken}))
-        run("hold", "--reason", "x", **{KEY_ENV: broken})
+                   base64.b64encode(private[:-40].encode()).decode(), corrupted):
+        for args, cwd, env in ((["record"], build, dict(travis, **{KEY_ENV: broken})),
+                               (["hold", "--reason", "x"], work, {KEY_ENV: broken})):
+            result = project.cli(cwd, *args, **env)
+            outputs.append(result.stdout + result.stderr)
+            # ...each malformed key reported, one line, naming the variable.
+            assert result.returncode == 1, (args, broken[:20], result.stderr)
+            assert result.stderr.startswith(f"deploy-ledger: error: ${KEY_ENV} ")
+    # A key whose newlines a CI form swallowed still works (its base64 body is whole).
+    run("record", cwd=build, **dict(travis, **{KEY_ENV: private.replace("\n", "")}))
+    assert outputs[-1].startswith("recorded build"), outputs[-1]
     text = "\n".join(outputs)
-    assert "deploy-ledger: error:" in text  # the malformed keys were reported...
     written = everything_written(project.base)
     seed_raw = fragments(private)
     assert any(piece in private.replace("\n", "") for piece in seed_raw[1:])  # the probe works

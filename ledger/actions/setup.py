@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as config_mod
+from ..allowed_signers import signer_line
 from ..ci import CiBuild
 from ..context import Context
 from ..errors import RepositoryError, SigningKeyError
@@ -32,11 +33,6 @@ class Initialised:
     key_env: str
     key_from_env: bool
     private_key: str | None = None
-
-
-def signer_line(identity: str, public: str) -> str:
-    """An allowed_signers line for a deploy-ledger key."""
-    return f'{identity} namespaces="deploy-ledger" {public}'
 
 
 def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
@@ -78,8 +74,3 @@ def baseline(ctx: Context, facts: CiBuild, *, push: bool = True) -> list[Event]:
     return writer.record([Draft(body, facts.commit, ctx.author(facts, human=True))],
                          ctx.clock(), push=push)
 
-
-def keygen(identity: str) -> tuple[str, str]:
-    """A new Ed25519 key: (private key text, its allowed_signers line)."""
-    private, public = generate_ed25519()
-    return private, signer_line(identity, public)

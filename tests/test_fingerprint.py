@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import ConfigError
-from ledger.work import NONE, PathMatcher, WorkKind, fingerprints
+from ledger.fingerprint import WorkKind, fingerprints
+from ledger.globs import PathMatcher
+from ledger.ids import NONE
 
 
 @pytest.mark.parametrize(("globs", "path", "expected"), [

@@ -5,18 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.events import Approve, Author, Claim, Deployed, Hold, Release, new_event
-from ledger.fold import fold
-from ledger.policy import (
-    BuildFacts,
-    Pending,
-    Rules,
-    Schedule,
-    Window,
-    decide,
-    parse_days,
-    wall,
-)
+from ledger.schedule import Schedule, Window, parse_days, wall
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UTC = timezone.utc
@@ -105,6 +94,13 @@ def test_holidays_are_quiet_and_freezes_block() -> None:
     xmas = schedule(holidays=frozenset({date(2026, 12, 25)}))
     assert not xmas.busy_at(ams(2026, 12, 25, 12, 0))
     assert xmas.busy_at(ams(2026, 12, 24, 12, 0))
+    # A window belongs to the day it starts: a holiday removes the windows starting on it,
+    # whole, and leaves the night before it alone.
+    nights = schedule(busy=(Window.parse("daily 20:00-04:00"),),
+                      holidays=frozenset({date(2026, 12, 25)}))
+    assert nights.busy_at(ams(2026, 12, 25, 3, 0))  # Thursday night's window, into the holiday
+    assert not nights.busy_at(ams(2026, 12, 25, 21, 0))  # the holiday's own window is gone
+    assert not nights.busy_at(ams(2026, 12, 26, 3, 0))  # ...whole, past midnight
     freeze = (ams(2026, 12, 24, 0, 0), ams(2026, 12, 27, 0, 0))
     frozen = schedule(freezes=(freeze,))
     assert frozen.freeze_at(ams(2026, 12, 26, 3, 0)) == freeze
@@ -112,72 +108,11 @@ def test_holidays_are_quiet_and_freezes_block() -> None:
     assert frozen.next_expensive(ams(2026, 12, 23, 23, 30)) == ams(2026, 12, 27, 0, 0)
 
 
-BY = Author("travis", "9")
-ME = BuildFacts(C, "main", "push", provider="travis", build="10")
-MIGRATE = (Pending("migrate", "changed"),)
+def test_a_freeze_ending_in_a_repeated_hour_ends_at_its_second_occurrence() -> None:
+    from ledger.config import loads
 
-
-def ev(body: object, clock: int, commit: str = C, by: Author = BY) -> object:
-    return new_event(body, clock=clock, time=ams(2026, 11, 23, 9), commit=commit, by=by)  # type: ignore[arg-type]
-
-
-def verdict(events: list[object], pending: tuple[Pending, ...] = (), facts: BuildFacts = ME,
-            now: datetime = ams(2026, 11, 23, 10), rules: Rules | None = None,
-            behind: bool | None = False) -> tuple[str, tuple[str, ...]]:
-    d = decide(fold(events), facts, pending, rules or Rules(schedule()), now,  # type: ignore[arg-type]
-               behind_live=behind)
-    return d.verdict, d.reasons
-
-
-def test_rule_1_skip() -> None:
-    assert verdict([], facts=BuildFacts(C, "main", "pull_request", is_pr=True))[0] == "skip"
-    assert verdict([], facts=BuildFacts(C, "feature", "push"))[0] == "skip"
-    assert verdict([], facts=BuildFacts(C, None, "push"))[0] == "skip"
-    assert verdict([], behind=True)[0] == "skip"
-    # The live commit itself with required work still pending is not skipped.
-    live = [ev(Deployed((), {}), 1)]
-    assert verdict(live, MIGRATE, behind=True, now=ams(2026, 11, 23, 23))[0] == \
-        "deploy-expensive"
-
-
-def test_rule_2_hold_and_freeze() -> None:
-    word, reasons = verdict([ev(Hold("incident 7"), 1)])
-    assert word == "wait" and "incident 7" in reasons[0]
-    assert verdict([ev(Hold("x"), 1), ev(Release(""), 2)])[0] == "deploy"
-    frozen = Rules(schedule(freezes=((ams(2026, 11, 23, 0), ams(2026, 11, 24, 0)),)))
-    assert verdict([], rules=frozen)[0] == "wait"
-    assert verdict([], facts=BuildFacts(C, "main", "push", deploy_freeze=True))[0] == "wait"
-
-
-def test_rule_3_lease() -> None:
-    claim = ev(Claim((), ams(2026, 11, 23, 12)), 1)
-    word, reasons = verdict([claim])
-    assert word == "wait" and "holds the deploy lease" in reasons[0]
-    assert verdict([claim], now=ams(2026, 11, 23, 12))[0] == "deploy"  # expired
-    mine = BuildFacts(C, "main", "push", provider="travis", build="9")
-    assert verdict([claim], facts=mine)[0] == "deploy"  # our own lease
-
-
-def test_rules_4_and_5() -> None:
-    assert verdict([])[0] == "deploy"
-    word, reasons = verdict([], MIGRATE)
-    assert word == "wait" and "busy time" in reasons[0]
-    assert verdict([], MIGRATE, now=ams(2026, 11, 23, 23))[0] == "deploy-expensive"
-    late = verdict([], MIGRATE, now=ams(2026, 11, 24, 6, 30))
-    assert late[0] == "wait" and "min_quiet" in late[1][0]
-    pr_only = Rules(schedule(), expensive_on=("cron",))
-    word, reasons = verdict([], MIGRATE, now=ams(2026, 11, 23, 23), rules=pr_only)
-    assert word == "wait" and "push builds may not start expensive work" in reasons[0]
-    approve = ev(Approve(ams(2026, 11, 23, 11)), 1)
-    assert verdict([approve], MIGRATE)[0] == "deploy-expensive"
-    assert verdict([approve], MIGRATE, now=ams(2026, 11, 23, 11))[0] == "wait"
-    other = ev(Approve(ams(2026, 11, 23, 11)), 1, commit="d" * 40)
-    assert verdict([other], MIGRATE)[0] == "wait"
-
-
-def test_wait_names_the_next_window() -> None:
-    d = decide(fold([]), ME, MIGRATE, Rules(schedule()), ams(2026, 11, 23, 10), behind_live=False)
-    assert d.next_window == ams(2026, 11, 23, 22)
-    assert d.operations == ()
-    ok = decide(fold([]), ME, MIGRATE, Rules(schedule()), ams(2026, 11, 23, 23), behind_live=False)
-    assert ok.operations == ("migrate",)
+    rules = loads('timezone = "Europe/Amsterdam"\n'
+                  'freeze = ["2026-10-24T12:00 .. 2026-10-25T02:30"]\n').rules()
+    start, end = rules.schedule.freezes[0]
+    assert end == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET, the second 02:30
+    assert start == datetime(2026, 10, 24, 10, 0, tzinfo=UTC)

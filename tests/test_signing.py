@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -8,10 +9,21 @@ from pathlib import Path
 import pytest
 from helpers import KEY_ENV, Keys
 
+from ledger.allowed_signers import AllowedSigners
 from ledger.errors import SigningKeyError, TrustError
 from ledger.events import Author, Hold, new_event
-from ledger.sign import HmacSigner, HmacVerifier, SshSigner, SshVerifier, armor
-from ledger.signers import AllowedSigners
+from ledger.signing import HmacSigner, HmacVerifier, SshSigner, SshVerifier
+
+
+def armor(blob: bytes) -> str:
+    """A binary SSHSIG blob as the armored text ``ssh-keygen -Y`` reads."""
+    text = base64.b64encode(blob).decode()
+    lines = [text[i : i + 76] for i in range(0, len(text), 76)]
+    return "-----BEGIN SSH SIGNATURE-----\n" + "\n".join(lines) + "\n-----END SSH SIGNATURE-----\n"
+
+
+def signer() -> SshSigner:
+    return SshSigner(os.environ, KEY_ENV)
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -36,7 +48,7 @@ def _ssh_verify(tmp_path: Path, allowed: str, identity: str, payload: bytes,
 def test_openssh_accepts_our_signature_and_rejects_a_flipped_byte(tmp_path: Path,
                                                                   keys: Keys) -> None:
     payload = _event_payload()
-    sig = SshSigner(KEY_ENV).sign(payload)
+    sig = signer().sign(payload)
     ok = _ssh_verify(tmp_path, keys.allowed(), keys.identity, payload, sig)
     assert ok.returncode == 0, ok.stderr
     assert 'Good "deploy-ledger" signature for ci@example.com' in ok.stdout
@@ -60,7 +72,7 @@ def test_we_accept_what_ssh_keygen_signs(tmp_path: Path, keys: Keys) -> None:
 
 def test_verifier_rules(keys: Keys) -> None:
     payload = _event_payload()
-    sig = SshSigner(KEY_ENV).sign(payload)
+    sig = signer().sign(payload)
     other = Keys("other@example.com")
     assert keys.verifier().verify(payload, sig, NOW).ok
     assert keys.verifier().verify(payload + b" ", sig, NOW).reason == \
@@ -75,7 +87,7 @@ def test_verifier_rules(keys: Keys) -> None:
 
 def test_valid_before_and_after(keys: Keys) -> None:
     payload = _event_payload()
-    sig = SshSigner(KEY_ENV).sign(payload)
+    sig = signer().sign(payload)
     expired = SshVerifier(AllowedSigners.parse(keys.allowed('valid-before="20261101Z"')))
     assert "not valid" in expired.verify(payload, sig, NOW).reason
     future = SshVerifier(AllowedSigners.parse(keys.allowed('valid-after="20270101Z"')))
@@ -95,17 +107,35 @@ def test_bad_allowed_signers_is_a_trust_error(keys: Keys) -> None:
         AllowedSigners.parse(keys.allowed("bogus=1"))
 
 
-def test_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET", "correct horse battery staple")
+def test_hmac() -> None:
+    env = {"SECRET": "  correct horse battery staple, and more  \n"}
     payload = _event_payload()
-    sig = HmacSigner("SECRET").sign(payload)
+    sig = HmacSigner(env, "SECRET").sign(payload)
     assert "correct horse" not in sig
-    assert HmacVerifier("SECRET").verify(payload, sig, NOW).ok
-    assert not HmacVerifier("SECRET").verify(payload + b"x", sig, NOW).ok
-    monkeypatch.setenv("SECRET", "another secret")
-    assert "different HMAC secret" in HmacVerifier("SECRET").verify(payload, sig, NOW).reason
-    monkeypatch.delenv("SECRET")
-    assert "not set" in HmacVerifier("SECRET").verify(payload, sig, NOW).reason
+    assert HmacVerifier(env, "SECRET").verify(payload, sig, NOW).ok
+    # The secret is the text without surrounding whitespace, as UTF-8 bytes.
+    stripped = {"SECRET": "correct horse battery staple, and more"}
+    assert HmacVerifier(stripped, "SECRET").verify(payload, sig, NOW).ok
+    assert not HmacVerifier(env, "SECRET").verify(payload + b"x", sig, NOW).ok
+    other = {"SECRET": "another secret that is long enough, surely"}
+    assert "different HMAC secret" in HmacVerifier(other, "SECRET").verify(payload, sig,
+                                                                            NOW).reason
+    assert "not set" in HmacVerifier({}, "SECRET").verify(payload, sig, NOW).reason
+
+
+@pytest.mark.parametrize("secret", ["ab", "x" * 31, "\udcff" * 8])
+def test_short_hmac_secrets_are_refused_without_echoing_them(secret: str) -> None:
+    with pytest.raises(SigningKeyError, match="shorter than 32 characters") as info:
+        HmacSigner({"SECRET": secret}, "SECRET")
+    assert secret not in str(info.value) and info.value.__context__ is None
+    check = HmacVerifier({"SECRET": secret}, "SECRET").verify(b"x", "hmac:a:b", NOW)
+    assert not check.ok and secret not in check.reason
+
+
+def test_hmac_secret_with_a_byte_that_is_not_utf8() -> None:
+    env = {"SECRET": "a long enough secret with one odd byte: \udcff"}
+    sig = HmacSigner(env, "SECRET").sign(b"payload")
+    assert HmacVerifier(env, "SECRET").verify(b"payload", sig, NOW).ok
 
 
 @pytest.mark.parametrize("value", [
@@ -113,23 +143,21 @@ def test_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
     "secretsecretsecret-not-a-key",
     "",
 ])
-def test_malformed_key_errors_never_show_the_key(monkeypatch: pytest.MonkeyPatch,
-                                                 value: str) -> None:
-    monkeypatch.setenv(KEY_ENV, value)
+def test_malformed_key_errors_never_show_the_key(value: str) -> None:
     with pytest.raises(SigningKeyError) as info:
-        SshSigner(KEY_ENV)
+        SshSigner({KEY_ENV: value}, KEY_ENV)
     assert "secret" not in str(info.value)
     assert info.value.__cause__ is None and info.value.__context__ is None
 
 
 def test_key_accepted_with_escaped_newlines_or_base64(monkeypatch: pytest.MonkeyPatch,
                                                       keys: Keys) -> None:
-    expected = SshSigner(KEY_ENV).fingerprint
+    expected = signer().fingerprint
     monkeypatch.setenv(KEY_ENV, keys.private.replace("\n", "\\n"))
-    assert SshSigner(KEY_ENV).fingerprint == expected
+    assert signer().fingerprint == expected
     monkeypatch.setenv(KEY_ENV, base64.b64encode(keys.private.encode()).decode())
-    assert SshSigner(KEY_ENV).fingerprint == expected
-    assert "PRIVATE" not in repr(SshSigner(KEY_ENV))
+    assert signer().fingerprint == expected
+    assert "PRIVATE" not in repr(signer())
 
 
 def test_stable_interval_without_validity_is_unbounded(keys: Keys) -> None:
@@ -152,11 +180,31 @@ def test_keys_interoperate_with_ssh_keygen(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv(KEY_ENV, theirs.read_text())
     listed = subprocess.run(["ssh-keygen", "-l", "-f", str(theirs)], capture_output=True,
                             text=True, check=True).stdout.split()[1]
-    assert SshSigner(KEY_ENV).fingerprint == listed
+    assert signer().fingerprint == listed
     # Not usable unattended: an encrypted key, an RSA key.
     for extra in (["-t", "ed25519", "-N", "passphrase"], ["-t", "rsa", "-b", "2048", "-N", ""]):
         other = tmp_path / f"k{len(extra)}{extra[1]}"
         subprocess.run(["ssh-keygen", "-q", *extra, "-f", str(other)], check=True)
         monkeypatch.setenv(KEY_ENV, other.read_text())
         with pytest.raises(SigningKeyError, match="unencrypted OpenSSH Ed25519"):
-            SshSigner(KEY_ENV)
+            signer()
+
+
+def test_a_cert_authority_line_is_not_a_direct_signer(keys: Keys) -> None:
+    payload = _event_payload()
+    sig = signer().sign(payload)
+    line = keys.allowed('cert-authority,namespaces="deploy-ledger"')
+    ca = SshVerifier(AllowedSigners.parse(line))
+    check = ca.verify(payload, sig, NOW)
+    assert not check.ok and "is not in" in check.reason
+
+
+@pytest.mark.parametrize(("namespaces", "allowed"), [
+    ('"deploy-ledger"', True), ('"deploy-*"', True), ('"deploy-ledger?x"', False),
+    ('"git,deploy-ledger"', True), ('"*,!deploy-ledger"', False), ('"git"', False),
+])
+def test_namespaces_are_openssh_pattern_lists(keys: Keys, namespaces: str,
+                                              allowed: bool) -> None:
+    payload = _event_payload()
+    verifier = SshVerifier(AllowedSigners.parse(keys.allowed(f"namespaces={namespaces}")))
+    assert verifier.verify(payload, signer().sign(payload), NOW).ok is allowed

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_book
+from conftest import make_writer
 from helpers import (
     KEY_ENV,
     T0,
@@ -20,28 +21,24 @@ from helpers import (
     notes_on_origin,
 )
 
-from ledger.book import CHECKPOINT_EVERY, Book, Draft, Loaded
-from ledger.errors import PushRejected, RemoteError
-from ledger.events import (
-    Author,
-    Build,
-    Claim,
-    Deployed,
-    Hold,
-    Release,
-    new_event,
-    payload_id,
-    render_note,
-)
-from ledger.sign import SshSigner, SshVerifier
-from ledger.signers import AllowedSigners
+from ledger.allowed_signers import AllowedSigners
+from ledger.errors import PushRejected, RemoteError, SigningKeyError
+from ledger.events import Author, Build, Claim, Deployed, Hold, Release, new_event, payload_id
+from ledger.notes import render as render_note
+from ledger.publish import CHECKPOINT_EVERY, Draft, Writer
+from ledger.replay import Loaded, Reader
+from ledger.signing import SshSigner, SshVerifier
 from ledger.store import NOTES_REF, Store
 
 BY = Author("travis", "1", "https://travis.example/1")
 
 
-def draft(book: Book, body: object = None, rev: str = "HEAD") -> Draft:
+def draft(book: Writer, body: object = None, rev: str = "HEAD") -> Draft:
     return Draft(body or Hold("x"), book.store.resolve(rev), BY)  # type: ignore[arg-type]
+
+
+def fp(i: int) -> str:
+    return f"{i:016x}"
 
 
 def ids_on_origin(origin: Path) -> set[str]:
@@ -64,8 +61,8 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str, P
 def test_two_clones_diverge_and_both_survive_the_sync(tmp_path: Path, keys: Keys,
                                                       remote: tuple[Path, str, Path]) -> None:
     origin, url, _work = remote
-    a = make_book(clone(url, tmp_path / "a"), keys)
-    b = make_book(clone(url, tmp_path / "b"), keys)
+    a = make_writer(clone(url, tmp_path / "a"), keys)
+    b = make_writer(clone(url, tmp_path / "b"), keys)
     assert a.store.fetch() is None  # first run: no ledger on the remote yet, not an error
     first = a.record([draft(a, Hold("a1"))], T0)
     offline = b.record([draft(b, Hold("b1"))], T0, push=False)
@@ -77,7 +74,7 @@ def test_two_clones_diverge_and_both_survive_the_sync(tmp_path: Path, keys: Keys
     # Lamport clocks: a2 saw a1 (clock 2); b1 saw nothing (clock 1).
     assert [e.clock for e in first + second + offline] == [1, 2, 1]
     a.pull()
-    assert a.load(T0).state.clock == 2
+    assert a.reader.load(T0).state.clock == 2
     assert a.record([draft(a, Hold("a3"))], T0)[0].clock == 3
 
 
@@ -85,15 +82,15 @@ def test_depth_one_clone_reads_appends_and_pushes(tmp_path: Path, keys: Keys,
                                                   remote: tuple[Path, str, Path]) -> None:
     origin, url, work = remote
     old = git(work, "rev-parse", "HEAD").strip()
-    make_book(work, keys).record([Draft(Hold("on an old commit"), old, BY)], T0)
+    make_writer(work, keys).record([Draft(Hold("on an old commit"), old, BY)], T0)
     for i in range(3):
         commit_file(work, f"f{i}", str(i))
     git(work, "push", "-q", "origin", "main")
     shallow = clone(url, tmp_path / "shallow", "--depth=1")
-    book = make_book(shallow, keys)
-    assert book.store.is_shallow and not book.store.has_object(old)
+    book = make_writer(shallow, keys)
+    assert (shallow / ".git" / "shallow").exists() and not book.store.has_object(old)
     book.pull()
-    holds = [e for e, c in book.load(T0, full=True).events or [] if c.ok]
+    holds = [s.event for s in book.reader.load(T0, keep=None).seen if s.check.ok and s.event]
     assert [e.commit for e in holds] == [old]  # a note on a commit outside the shallow history
     book.record([draft(book, Hold("from the shallow clone"))], T0)
     assert len(ids_on_origin(origin)) == 2
@@ -109,21 +106,21 @@ def test_rejected_push_is_retried_then_reported(tmp_path: Path, keys: Keys) -> N
     hook.write_text(f"#!/bin/sh\nn=$(cat {counter}); echo $((n+1)) > {counter}\n"
                     f'[ "$n" -ge 2 ] || {{ echo "declined $n" >&2; exit 1; }}\n')
     hook.chmod(0o755)
-    book = make_book(work, keys)
+    book = make_writer(work, keys)
     events = book.record([draft(book)], T0)  # rejected twice by the hook, then accepted
     assert counter.read_text().strip() == "3"
     assert ids_on_origin(origin) == {events[0].id}
     hook.write_text("#!/bin/sh\necho no >&2\nexit 1\n")
     with pytest.raises(PushRejected, match="pre-receive hook declined"):
         book.record([draft(book, Hold("never lands"))], T0)
-    assert len(book.load(T0, full=True).events or []) == 2  # kept locally for the next sync
+    assert len(book.reader.load(T0, keep=None).seen) == 2  # kept locally for the next sync
     assert ids_on_origin(origin) == {events[0].id}
 
 
 def test_unreachable_remote_is_a_remote_error(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
     git(work, "remote", "set-url", "origin", "https://user:hunter2@127.0.0.1:1/nothing.git")
-    book = make_book(work, keys)
+    book = make_writer(work, keys)
     with pytest.raises(RemoteError) as info:
         book.pull()
     assert "hunter2" not in str(info.value) and "cannot fetch" in str(info.value)
@@ -150,18 +147,18 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
         recorded |= set((tmp_path / f"ids{i}").read_text().split())
     assert len(recorded) == procs * rounds
     assert ids_on_origin(origin) == recorded
-    loaded = make_book(work, keys)
+    loaded = make_writer(work, keys)
     loaded.pull()
-    assert len(loaded.load(T0, full=True).events or []) == procs * rounds
+    assert len(loaded.reader.load(T0, full=True, keep=None).seen) == procs * rounds
 
 
-def _tamper(book: Book, text_edit: tuple[str, str] | None, body: object, signer_env: str | None,
-            fix: Callable[[str], str] = lambda line: line) -> str:
+def _tamper(book: Writer, text_edit: tuple[str, str] | None, body: object,
+            signer_env: str | None, fix: Callable[[str], str] = lambda line: line) -> str:
     """Write one bad event straight into the notes; returns its line."""
     head = book.store.resolve("HEAD")
     event = new_event(body, clock=50, time=T0, commit=head, by=Author(human="mallory"))  # type: ignore[arg-type]
     if signer_env is not None:
-        event = event.with_sig(SshSigner(signer_env).sign(event.payload.encode()))
+        event = event.with_sig(SshSigner(os.environ, signer_env).sign(event.payload.encode()))
     line = event.line()
     if text_edit:
         line = fix(line.replace(*text_edit))
@@ -175,10 +172,10 @@ def _tamper(book: Book, text_edit: tuple[str, str] | None, body: object, signer_
 def test_bad_events_change_nothing_and_are_named(tmp_path: Path, keys: Keys,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     _origin, work = make_origin(tmp_path)
-    book = make_book(work, keys)
-    book.record([draft(book, Deployed((), {"migrate": "live"})), draft(book, Hold("real hold"))],
+    book = make_writer(work, keys)
+    book.record([draft(book, Deployed((), {"migrate": fp(1)})), draft(book, Hold("real hold"))],
                 T0)
-    before = book.load(T0)
+    before = book.reader.load(T0)
     mallory = Keys("mallory@example.com")
     monkeypatch.setenv("MALLORY_KEY", mallory.private)
     def rekeyed(line: str) -> str:  # the flip plus a recomputed id: only the signature tells
@@ -188,10 +185,10 @@ def test_bad_events_change_nothing_and_are_named(tmp_path: Path, keys: Keys,
     bad = [
         _tamper(book, ('"fake"', '"fakf"'), Release("fake"), KEY_ENV),
         _tamper(book, ('"fake"', '"fakf"'), Release("fake"), KEY_ENV, fix=rekeyed),
-        _tamper(book, None, Deployed((), {"migrate": "forged"}), "MALLORY_KEY"),
+        _tamper(book, None, Deployed((), {"migrate": fp(666)}), "MALLORY_KEY"),
         _tamper(book, None, Release("unsigned"), None),
     ]
-    after = book.load(T0, full=True, strict=False)
+    after = book.reader.load(T0, full=True)
     assert after.state.live == before.state.live
     assert after.state.active_holds() == before.state.active_holds()
     reasons = {p.event_id: p.reason for p in after.problems}
@@ -199,57 +196,70 @@ def test_bad_events_change_nothing_and_are_named(tmp_path: Path, keys: Keys,
     assert sorted(reasons.values()) == sorted([
         "the id in its key does not match its content",
         "signature does not match the event",
-        f"key {SshSigner('MALLORY_KEY').fingerprint} is not in allowed_signers",
+        f"key {SshSigner(os.environ, 'MALLORY_KEY').fingerprint} is not in allowed_signers",
         "unsigned",
     ])
     assert all(p.commit == book.store.resolve("HEAD") for p in after.problems)
     # Our key removed from allowed_signers: its events stop counting.
-    revoked = Book(book.store, Keys("nobody@example.com").verifier(), None)
+    revoked = Reader(book.store, Keys("nobody@example.com").verifier())
     assert revoked.load(T0, full=True).state.live is None
+    # ...and a writer holding it refuses to write what readers would ignore.
+    refusing = Writer(revoked, SshSigner(os.environ, KEY_ENV))
+    with pytest.raises(SigningKeyError, match="readers would ignore this hold event: key"):
+        refusing.append([draft(book, Hold("ignored"))], T0)
 
 
 def test_checkpoints_make_reads_incremental_and_exact(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
-    book = make_book(work, keys)
+    book = make_writer(work, keys)
     for i in range(CHECKPOINT_EVERY * 3):
-        book.record([draft(book, Build({"migrate": f"fp{i % 4}"}))], T0, push=False)
-    quick = book.load(T0)
-    full = book.load(T0, full=True)
-    assert quick.checkpoint is not None and quick.decoded < CHECKPOINT_EVERY
-    assert full.decoded == CHECKPOINT_EVERY * 3
+        book.record([draft(book, Build({"migrate": fp(i % 4)}))], T0, push=False)
+    quick = book.reader.load(T0)
+    full = book.reader.load(T0, full=True)
+    assert quick.checkpoint is not None and quick.read < CHECKPOINT_EVERY
+    assert full.read == CHECKPOINT_EVERY * 3
     assert quick.state == full.state
     # Another trust configuration cannot use this checkpoint: it replays everything.
-    other = Book(book.store, Keys("x@y").verifier(keys), None)
+    other = Reader(book.store, Keys("x@y").verifier(keys))
     assert other.load(T0).checkpoint is None
-    # Events removed behind our back: the checkpoint no longer describes the ledger.
+    # Lines removed behind our back still count, and the removal is named.
     tip = book.store.tip()
     head = book.store.resolve("HEAD")
     lines = book.store.note_blobs(tip, head)[0].decode().splitlines()
     tree = book.store.write_tree(tip, {head: render_note(lines[:-3]).encode()})
-    book.store.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "drop\n"), tip)
-    after = book.load(T0)
-    assert after.checkpoint is None and after.decoded == CHECKPOINT_EVERY * 3 - 3
+    dropped = book.store.create_commit(tree, [tip], "drop\n")
+    book.store.update_ref(NOTES_REF, dropped, tip)
+    after = book.reader.load(T0)
+    assert after.state == full.state
+    assert [(r.notes_commit, r.lines) for r in after.removals] == [(dropped, 3)]
+    assert after.missing == {head: set(lines[-3:])}
+    # The next writer puts them back.
+    book.append([draft(book, Hold("next"))], T0)
+    assert set(lines[-3:]) <= set(book.store.note_blobs(book.store.tip(), head)[0]
+                                  .decode().splitlines())
+    assert book.reader.load(T0).missing == {}
 
 
 def test_checkpoint_expires_with_the_trust_window(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
     allowed = keys.allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
-    book = Book(Store.discover(work), SshVerifier(AllowedSigners.parse(allowed)),
-                SshSigner(KEY_ENV))
+    book = Writer(Reader(Store.discover(work, os.environ),
+                         SshVerifier(AllowedSigners.parse(allowed))),
+                  SshSigner(os.environ, KEY_ENV))
     for _ in range(CHECKPOINT_EVERY + 1):
         book.record([draft(book)], T0, push=False)
-    assert book.load(T0).checkpoint is not None
-    late = book.load(T0 + timedelta(days=30))
+    assert book.reader.load(T0).checkpoint is not None
+    late = book.reader.load(T0 + timedelta(days=30))
     assert late.checkpoint is None and late.state.active_holds() == []
 
 
 def test_exclusive_push_lets_exactly_one_claim_land(tmp_path: Path, keys: Keys) -> None:
     origin, _work = make_origin(tmp_path)
-    a = make_book(clone(str(origin), tmp_path / "a"), keys)
-    b = make_book(clone(str(origin), tmp_path / "b"), keys)
+    a = make_writer(clone(str(origin), tmp_path / "a"), keys)
+    b = make_writer(clone(str(origin), tmp_path / "b"), keys)
     lease = Claim(("migrate",), T0 + timedelta(hours=2))
 
-    def claim_if_free(book: Book, loaded: Loaded) -> list[Draft] | None:
+    def claim_if_free(book: Writer, loaded: Loaded) -> list[Draft] | None:
         if loaded.state.active_claim(T0) is not None:
             return None
         return [Draft(lease, book.store.resolve("HEAD"), Author("travis", str(id(book))))]
