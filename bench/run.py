@@ -38,7 +38,7 @@ def sh(*args: str, cwd: Path | None = None, input: bytes | None = None) -> str:
 
 
 def make_key(base: Path) -> None:
-    from ledger.sign import generate_ed25519
+    from ledger.sshsig import generate_ed25519
 
     private, public = generate_ed25519()
     os.environ[KEY_ENV] = private
@@ -52,16 +52,21 @@ def fake_commit(i: int) -> str:
 def build_ledger(repo: Path, allowed: Path, events: int, per_note: int = 5) -> None:
     """Write a ledger of ``events`` signed events (``per_note`` per commit) whose tip carries a
     checkpoint, followed by 15 ordinary appends (a reader's worst case before the next one)."""
-    from ledger.book import CHECKPOINT_EVERY, Book, Draft, Loaded
-    from ledger.events import Author, Build, Claim, Deployed, new_event, render_note
+    from ledger import checkpoint
+    from ledger.allowed_signers import AllowedSigners
+    from ledger.events import Author, Build, Claim, Deployed, new_event
     from ledger.fold import fold
-    from ledger.sign import SshSigner, SshVerifier
-    from ledger.signers import AllowedSigners
+    from ledger.notes import EventLine, classify, render
+    from ledger.publish import CHECKPOINT_EVERY, Draft, Writer
+    from ledger.replay import Reader
+    from ledger.signing import SshSigner, SshVerifier
     from ledger.store import NOTES_REF, Store
+    from ledger.verify import Verified, check_line
 
-    signer = SshSigner(KEY_ENV)
-    store = Store.discover(repo)
-    book = Book(store, SshVerifier(AllowedSigners.load(allowed)), signer)
+    signer = SshSigner(os.environ, KEY_ENV)
+    store = Store.discover(repo, os.environ)
+    verifier = SshVerifier(AllowedSigners.load(allowed))
+    book = Writer(Reader(store, verifier), signer)
     head = events - (CHECKPOINT_EVERY - 1)
     notes: dict[str, list[str]] = {}
     made = []
@@ -80,15 +85,20 @@ def build_ledger(repo: Path, allowed: Path, events: int, per_note: int = 5) -> N
         event = new_event(body, clock=clock, time=T0, commit=commit, by=by)  # type: ignore[arg-type]
         event = event.with_sig(signer.sign(event.payload.encode()))
         notes.setdefault(commit, []).append(event.line())
-        made.append(event)
-    tree = store.write_tree(None, {c: render_note(lines).encode() for c, lines in notes.items()})
-    message = "deploy-ledger: bench ledger\n\n" + book._checkpoint(tree, fold(made), T0)
+        line = classify(event.line().encode())
+        assert isinstance(line, EventLine)
+        verified = check_line(commit, line, verifier, T0).verified
+        assert isinstance(verified, Verified)
+        made.append(verified)
+    tree = store.write_tree(None, {c: render(lines).encode() for c, lines in notes.items()})
+    message = ("deploy-ledger: bench ledger\n\n"
+               + checkpoint.encode(tree, fold(made), verifier, signer, T0))
     tip = store.create_commit(tree, [], message)
     store.update_ref(NOTES_REF, tip, None)
     for i in range(CHECKPOINT_EVERY - 1):
         book.append([Draft(Build({"migrate": "0" * 16}), fake_commit(head + i), Author("t", "x"))],
                      T0)
-    assert isinstance(book.load(T0), Loaded)
+    assert book.reader.load(T0).tip is not None
 
 
 def loose_objects(git_dir: Path) -> dict[str, int]:
@@ -105,23 +115,24 @@ import json, os, resource, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from datetime import datetime, timezone
-from ledger.book import Book, Draft
+from ledger.allowed_signers import AllowedSigners
 from ledger.events import Author, Hold
-from ledger.sign import SshSigner, SshVerifier
-from ledger.signers import AllowedSigners
+from ledger.publish import Draft, Writer
+from ledger.replay import Reader
+from ledger.signing import SshSigner, SshVerifier
 from ledger.store import Store
 now = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
-store = Store.discover({repo!r})
-book = Book(store, SshVerifier(AllowedSigners.load(__import__("pathlib").Path({allowed!r}))),
-            SshSigner("DEPLOY_LEDGER_KEY"))
+store = Store.discover({repo!r}, os.environ)
+verifier = SshVerifier(AllowedSigners.load(__import__("pathlib").Path({allowed!r})))
+book = Writer(Reader(store, verifier), SshSigner(os.environ, "DEPLOY_LEDGER_KEY"))
 t1 = time.perf_counter()
 mode = {mode!r}
 if mode == "read":
-    loaded = book.load(now)
-    out = {{"events_decoded": loaded.decoded, "checkpoint": bool(loaded.checkpoint)}}
+    loaded = book.reader.load(now)
+    out = {{"events_decoded": loaded.read, "checkpoint": loaded.since_checkpoint < 512}}
 elif mode == "full":
-    loaded = book.load(now, full=True, keep=0)  # what `verify` does
-    out = {{"events_decoded": loaded.decoded}}
+    loaded = book.reader.load(now, full=True, keep=0)  # what `verify` does
+    out = {{"events_decoded": loaded.read}}
 else:
     events = book.append([Draft(Hold("bench"), "ab" * 20, Author(human="b"))], now)
     out = {{}}

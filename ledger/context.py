@@ -1,5 +1,5 @@
 """What every command works on: one repository, its configuration and trust, a clock, and the
-environment it was started in (never ``os.environ`` directly: it is handed in).
+environment it was started in (handed in as a mapping, never read from the process).
 
 ``Context.situation`` is the one shared step of every command that reads before it acts:
 (fetch and merge,) load the ledger, fingerprint the commit, and say what is pending.

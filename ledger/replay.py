@@ -74,7 +74,6 @@ class Loaded:
     removals: list[Removal] = field(default_factory=list)
     missing: dict[str, set[str]] = field(default_factory=dict)  # removed, not back at the tip
     seen: list[Seen] = field(default_factory=list)
-    checkpoint: str | None = None
     since_checkpoint: int = 0
     read: int = 0  # event lines read (including those that do not count)
 
@@ -122,8 +121,7 @@ class Reader:
         if head is None:
             return Loaded(None, State())
         base, state, depth = (None, None, 0) if full else self._find_checkpoint(head, now)
-        loaded = Loaded(head, state.copy() if state else State(), checkpoint=base,
-                        since_checkpoint=depth)
+        loaded = Loaded(head, state.copy() if state else State(), since_checkpoint=depth)
         self._walk(loaded, head, base, now, keep)
         return loaded
 

@@ -1,9 +1,5 @@
-"""The only module that touches git.
-
-pygit2 does the object work (reading notes trees, writing fanned-out trees, commits); the ``git``
-executable does the transport (fetch, push) and compare-and-swap ref updates, so that fetch and
-push authenticate exactly as ``git push`` already does in the user's CI (credential helpers,
-``http.extraheader``, ``~/.netrc``, SSH agents) — libgit2 honours none of those.
+"""The repository: objects, refs and notes trees, through pygit2 (with ``transport``, the git
+executable, the only module that touches git).
 
 Notes trees: a note for object ``abcd…`` lives at ``abcd…`` (flat) or ``ab/cd…`` (fanned out, to any
 depth). We read every layout, and take the union when one object has notes at two depths. We write
@@ -16,41 +12,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
-from .errors import RemoteError, RepositoryError
+from .errors import RepositoryError
 from .ids import OBJECT_ID as _OBJECT
+from .transport import GIT_TIMEOUT, Git, PushResult
 
 NOTES_REF = "refs/notes/deploys"
 FANOUT_LIMIT = 256
-GIT_TIMEOUT = 120.0
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
-_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
 _GITLINK = pygit2.enums.FileMode.COMMIT
 _IDENTITY = ("deploy-ledger", "deploy-ledger@invalid")
-
-
-def redact(text: str) -> str:
-    """Hide credentials embedded in URLs (``https://user:token@host``)."""
-    return _CREDENTIALS.sub(r"\1***@", text)
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """What the remote said about one push of the notes ref."""
-
-    accepted: bool
-    detail: str = ""
 
 
 class Store:
@@ -59,7 +39,7 @@ class Store:
     def __init__(self, repo: Any, env: Mapping[str, str], remote: str = "origin") -> None:
         self.repo = repo
         self.remote = remote
-        self.env = env
+        self.git = Git(Path(repo.workdir or repo.path), env, "core.sshCommand" in repo.config)
         name = remote if _REMOTE_NAME.match(remote) else "url-" + _short_hash(remote)
         self.tracking_ref = f"refs/notes/remotes/{name}/deploys"
         pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 16 << 20)
@@ -143,11 +123,8 @@ class Store:
         empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
         if not pathspecs:
             return list
-        proc = subprocess.Popen(
-            ["git", "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", empty, commit,
-             "--", *(f":(glob){spec}" for spec in pathspecs)],
-            cwd=self.repo.workdir or self.repo.path, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=self.git_env())
+        proc = self.git.start("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", empty,
+                              commit, "--", *(f":(glob){spec}" for spec in pathspecs))
 
         def collect() -> list[tuple[str, str]]:
             out, _err = proc.communicate(timeout=GIT_TIMEOUT)
@@ -210,12 +187,10 @@ class Store:
         try:
             return bytes(self.repo[oid].data)
         except KeyError:
-            done = subprocess.run(["git", "cat-file", "blob", str(oid)], capture_output=True,
-                                  cwd=self.repo.workdir or self.repo.path, env=self.git_env(),
-                                  stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT, check=False)
-            if done.returncode != 0:
-                raise RepositoryError(f"object {str(oid)[:12]} is missing") from None
-            return done.stdout
+            data = self.git.blob(str(oid))
+        if data is None:
+            raise RepositoryError(f"object {str(oid)[:12]} is missing")
+        return data
 
     def note_blob_ids(self, commit: str | None, obj: str) -> list[str]:
         """The note blobs for one object, at every depth it appears in the notes commit."""
@@ -329,9 +304,7 @@ class Store:
 
     def update_ref(self, ref: str, new: str, old: str | None) -> bool:
         """Compare-and-swap ``ref`` from ``old`` (None: must not exist) to ``new``."""
-        expected = old or "0" * len(new)
-        result = self._git("update-ref", "-m", "deploy-ledger", ref, new, expected, check=False)
-        return result.returncode == 0
+        return self.git.update_ref(ref, new, old)
 
     def set_ref(self, ref: str, new: str | None) -> None:
         """Point ``ref`` at ``new`` unconditionally (None deletes it); for remote-tracking refs."""
@@ -341,70 +314,23 @@ class Store:
             return
         self.repo.references.create(ref, new, force=True)
 
-    # Transport (the git executable) -----------------------------------------------------------
-
-    def git_env(self) -> dict[str, str]:
-        """The environment for git: ours, minus anything that could prompt."""
-        # Never prompt: no terminal, no askpass, no credential-manager dialogs, batch-mode ssh.
-        env = dict(self.env, GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C",
-                   GCM_INTERACTIVE="never", GIT_ASKPASS=self.env.get("GIT_ASKPASS", "true"))
-        if not env.get("GIT_SSH_COMMAND") and not self.config("core.sshCommand"):
-            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
-        return env
-
-    def _git(self, *args: str, check: bool = True, timeout: float = GIT_TIMEOUT,
-             ) -> subprocess.CompletedProcess[str]:
-        try:
-            result = subprocess.run(
-                ["git", *args], cwd=self.repo.workdir or self.repo.path, capture_output=True,
-                text=True, env=self.git_env(), stdin=subprocess.DEVNULL, timeout=timeout,
-                errors="replace")
-        except subprocess.TimeoutExpired:
-            raise RemoteError(f"git {args[0]} timed out after {timeout:.0f}s") from None
-        except OSError as exc:
-            raise RemoteError(f"cannot run git: {exc.strerror}") from None
-        if check and result.returncode != 0:
-            raise RemoteError(f"git {args[0]} failed: {_last_line(result.stderr)}")
-        return result
+    # Transport --------------------------------------------------------------------------------
 
     def fetch(self) -> str | None:
         """Fetch the remote's notes ref into the remote-tracking ref; its tip, or None when the
         remote has no ledger yet."""
-        spec = f"+{NOTES_REF}:{self.tracking_ref}"
-        result = self._git("fetch", "--no-tags", "--no-recurse-submodules", "--quiet",
-                           self.remote, spec, check=False)
-        if result.returncode != 0:
-            if "couldn't find remote ref" in result.stderr:
-                self.set_ref(self.tracking_ref, None)
-                return None
-            raise RemoteError(
-                f"cannot fetch {NOTES_REF} from {redact(self.remote)}: {_last_line(result.stderr)}")
+        if not self.git.fetch(self.remote, NOTES_REF, self.tracking_ref):
+            self.set_ref(self.tracking_ref, None)
+            return None
         return self.tip(self.tracking_ref)
 
     def push(self, commit: str) -> PushResult:
-        """Push ``commit`` to the remote's notes ref without force: a compare-and-swap. A lost race
-        or a declined hook is ``accepted=False``; a transport failure raises ``RemoteError``."""
-        result = self._git("push", "--porcelain", self.remote, f"{commit}:{NOTES_REF}", check=False)
-        for line in result.stdout.splitlines():
-            flag, _, rest = line.partition("\t")
-            if rest.split("\t")[0].endswith(":" + NOTES_REF) and len(flag) == 1:
-                summary = rest.partition("\t")[2]
-                if flag == "!" or result.returncode != 0:
-                    return PushResult(False, redact(summary or _last_line(result.stderr)))
-                self.set_ref(self.tracking_ref, commit)
-                return PushResult(True, summary)
-        raise RemoteError(
-            f"cannot push {NOTES_REF} to {redact(self.remote)}: {_last_line(result.stderr)}")
+        """Push ``commit`` to the remote's notes ref without force (see ``Git.push``)."""
+        result = self.git.push(self.remote, commit, NOTES_REF)
+        if result.accepted:
+            self.set_ref(self.tracking_ref, commit)
+        return result
 
 
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _last_line(text: str) -> str:
-    # git's message starts at its first fatal:/error: line and may go on over several lines
-    # ("fatal: unable to connect to host:" then "…: errno=Connection refused").
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    first = next((i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))),
-                 max(0, len(lines) - 1))
-    return redact(" ".join(lines[first:]) or "no message from git")[:300]

@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from helpers import KEY_ENV, PY, Project, git
+from helpers import KEY_ENV, PY, ROOT, Project, git, run_cli
 
 
 def test_acceptance_timeline(project: Project) -> None:
@@ -175,7 +175,9 @@ def test_depth_one_clone(project: Project) -> None:
     assert record.returncode == 0, record.stderr
     run = project.cli(build, "run", "--now", "2026-11-23T23:00", "--", PY, "-c", "pass", **travis)
     assert run.returncode == 0 and project.ran_ops() == ["migrate"]
-    git(build, "rev-list", "HEAD")
+    # The clone is still shallow and whole: one commit, walkable, the notes read by object id.
+    assert git(build, "rev-list", "HEAD").split() == [travis["TRAVIS_COMMIT"]]
+    assert (build / ".git" / "shallow").read_text().split() == [travis["TRAVIS_COMMIT"]]
 
 
 def test_two_runs_racing_exactly_one_deploys(project: Project) -> None:
@@ -194,3 +196,35 @@ def test_two_runs_racing_exactly_one_deploys(project: Project) -> None:
     notes = git(project.origin, "notes", "--ref=deploys", "show",
                 git(project.work, "rev-parse", "HEAD").strip())
     assert notes.count('type = "deployed"') == 1
+
+
+def test_an_internal_error_has_its_own_status_and_one_line(tmp_path: Path) -> None:
+    # A bug anywhere in a command (here: one planted in the library) is exit 70, one line,
+    # never 0 and never a verdict, and quotes nothing but the exception's class and place.
+    probe = ("import sys, ledger.context as c\n"
+             "def broken(*a, **k): raise RuntimeError('SECRET-ish detail')\n"
+             "c.Context.__init__ = broken\n"
+             "sys.argv = ['deploy-ledger', 'decide']\n"
+             "import cli.main\ncli.main.main()\n")
+    done = subprocess.run([PY, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 70 and done.stdout == ""
+    assert done.stderr.startswith("deploy-ledger: error: internal error (RuntimeError at ")
+    assert done.stderr.count("\n") == 1 and "SECRET" not in done.stderr
+    assert "please report it" in done.stderr
+
+
+def test_a_closed_pipe_is_not_a_crash(baselined: Project) -> None:
+    shell = f"{PY} -m cli log | true; echo $?:${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True,
+                          cwd=baselined.work, env=baselined.env())
+    assert done.stdout.strip() in ("0:141", "0:0"), done  # 0 when it finished first
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    bad = baselined.cli(baselined.work, "log", "--limit", "-1")
+    assert bad.returncode == 2 and "-1" in bad.stderr
+
+
+def test_version() -> None:
+    from ledger import __version__
+
+    done = run_cli(ROOT, "--version")
+    assert (done.returncode, done.stdout) == (0, f"deploy-ledger {__version__}\n")

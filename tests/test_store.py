@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pygit2
 from conftest import make_writer
-from helpers import KEY_ENV, Keys, git, make_origin
+from helpers import KEY_ENV, Keys, clean_env, git, make_origin
 
 from ledger.events import Author, Body, Build, Hold, decode_payload, new_event
 from ledger.notes import EventLine, classify
@@ -141,3 +142,45 @@ def test_one_append_writes_few_small_objects(tmp_path: Path, keys: Keys) -> None
                     .splitlines()[-1].encode())
     assert isinstance(last, EventLine)
     assert decode_payload(last.payload).body == Hold("one more")
+
+
+def test_the_local_ref_update_is_a_compare_and_swap(tmp_path: Path, keys: Keys) -> None:
+    _origin, work = make_origin(tmp_path)
+    writer = make_writer(work, keys)
+    writer.append([Draft(Hold("first"), writer.store.resolve("HEAD"), BY)], NOW)
+    store = writer.store
+    stale = writer.reader.load(NOW)  # this process read the ledger...
+    commit, _events = writer.build(stale, [Draft(Hold("mine"), store.resolve("HEAD"), BY)], NOW)
+    other = make_writer(work, keys)  # ...another appended before it wrote...
+    other.append([Draft(Hold("theirs"), store.resolve("HEAD"), BY)], NOW)
+    moved = store.tip()
+    assert not store.update_ref(NOTES_REF, commit, stale.tip)  # ...so its write is refused
+    assert store.tip() == moved
+    assert not store.update_ref(NOTES_REF, commit, None)  # "must not exist" when it does
+    # Writer.append goes round again and loses nothing.
+    writer.append([Draft(Hold("mine"), store.resolve("HEAD"), BY)], NOW)
+    reasons = {s.event.body.reason for s in writer.reader.load(NOW, keep=None).seen  # type: ignore[union-attr,attr-defined]
+               if s.event}
+    assert reasons == {"first", "theirs", "mine"}
+
+
+def test_fingerprints_see_names_that_are_not_utf8_and_submodules(tmp_path: Path) -> None:
+    from ledger.fingerprint import WorkKind, fingerprints
+
+    _origin, work = make_origin(tmp_path)
+    blob = git(work, "hash-object", "-w", "--stdin", input="x\n").strip()
+    sub_commit = git(work, "rev-parse", "HEAD").strip()
+    index = (f"100644 {blob}\tdb/migrate/001_\xff.rb\n"
+             f"160000 {sub_commit}\tdb/migrate/vendored\n").encode("latin-1")
+    done = subprocess.run(["git", "update-index", "--index-info"], cwd=work, input=index,
+                          capture_output=True, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    git(work, "commit", "-q", "-m", "odd names")
+    store = Store.discover(work, os.environ)
+    head = store.resolve("HEAD")
+    kinds = {"migrate": WorkKind("migrate", ("db/migrate/",))}
+    by_walk = fingerprints(store.tree_files(head), kinds)
+    by_git = fingerprints(store.files_matching(head, ["db/migrate/**"])(), kinds)
+    assert by_walk == by_git and by_walk["migrate"] != "none"
+    paths = sorted(p for p, _o in store.tree_files(head) if p.startswith("db/"))
+    assert paths == ["db/migrate/001_\udcff.rb", "db/migrate/vendored"]

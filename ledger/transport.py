@@ -1,0 +1,111 @@
+"""The ``git`` executable: fetch, push, compare-and-swap ref updates and background queries.
+
+Transport goes through git itself, not libgit2, so that fetch and push authenticate exactly as
+``git push`` already does in the user's CI (credential helpers, ``http.extraheader`` from
+``actions/checkout``, tokens in remote URLs, ``~/.netrc``, SSH agents) — libgit2 honours none of
+those. Nothing here ever prompts. With ``store``, the only module that touches git.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RemoteError
+
+GIT_TIMEOUT = 120.0
+_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Hide credentials embedded in URLs (``https://user:token@host``)."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+def message(stderr: str) -> str:
+    """git's error, on one line: from its first ``fatal:``/``error:`` line to the end (it may go
+    on over several: "unable to connect to host:" then "…: errno=Connection refused")."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    first = next((i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))),
+                 max(0, len(lines) - 1))
+    return redact(" ".join(lines[first:]) or "no message from git")[:300]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the remote said about one push of a ref."""
+
+    accepted: bool
+    detail: str = ""
+
+
+class Git:
+    """The git executable, run in one repository with a given environment."""
+
+    def __init__(self, cwd: Path, env: Mapping[str, str], ssh_configured: bool) -> None:
+        self.cwd = cwd
+        # Never prompt: no terminal, no askpass, no credential-manager dialogs, batch-mode ssh.
+        self.env = dict(env, GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C",
+                        GCM_INTERACTIVE="never", GIT_ASKPASS=env.get("GIT_ASKPASS", "true"))
+        if not env.get("GIT_SSH_COMMAND") and not ssh_configured:
+            self.env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``git args``; with ``check`` a failure is a ``RemoteError`` with git's message."""
+        try:
+            result = subprocess.run(
+                ["git", *args], cwd=self.cwd, capture_output=True, text=True, env=self.env,
+                stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT, errors="replace")
+        except subprocess.TimeoutExpired:
+            raise RemoteError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s") from None
+        except OSError as exc:
+            raise RemoteError(f"cannot run git: {exc.strerror}") from None
+        if check and result.returncode != 0:
+            raise RemoteError(f"git {args[0]} failed: {message(result.stderr)}")
+        return result
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``git args`` in the background, its output in a pipe."""
+        return subprocess.Popen(["git", *args], cwd=self.cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                env=self.env)
+
+    def blob(self, oid: str) -> bytes | None:
+        """A blob's content through git (which fetches it in a partial clone), or None."""
+        done = subprocess.run(["git", "cat-file", "blob", oid], capture_output=True,
+                              cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                              timeout=GIT_TIMEOUT, check=False)
+        return done.stdout if done.returncode == 0 else None
+
+    def update_ref(self, ref: str, new: str, old: str | None) -> bool:
+        """Compare-and-swap ``ref`` from ``old`` (None: must not exist) to ``new``."""
+        expected = old or "0" * len(new)
+        return self.run("update-ref", "-m", "deploy-ledger", ref, new, expected,
+                        check=False).returncode == 0
+
+    def fetch(self, remote: str, src: str, dst: str) -> bool:
+        """Fetch ``src`` from ``remote`` into ``dst`` (forced: a remote-tracking ref); False when
+        the remote has no such ref, ``RemoteError`` when it cannot be reached or refuses."""
+        result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet", remote,
+                          f"+{src}:{dst}", check=False)
+        if result.returncode == 0:
+            return True
+        if "couldn't find remote ref" in result.stderr:
+            return False
+        raise RemoteError(f"cannot fetch {src} from {redact(remote)}: {message(result.stderr)}")
+
+    def push(self, remote: str, commit: str, dst: str) -> PushResult:
+        """Push ``commit`` to ``dst`` without force: a compare-and-swap. A lost race or a declined
+        hook is ``accepted=False``; a transport failure raises ``RemoteError``."""
+        result = self.run("push", "--porcelain", remote, f"{commit}:{dst}", check=False)
+        for line in result.stdout.splitlines():
+            flag, _, rest = line.partition("\t")
+            if rest.split("\t")[0].endswith(":" + dst) and len(flag) == 1:
+                summary = rest.partition("\t")[2]
+                if flag == "!" or result.returncode != 0:
+                    return PushResult(False, redact(summary or message(result.stderr)))
+                return PushResult(True, summary)
+        raise RemoteError(f"cannot push {dst} to {redact(remote)}: {message(result.stderr)}")
