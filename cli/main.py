@@ -299,10 +299,16 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
     """Write a commented deploy-ledger.toml and the allowed_signers file (never overwriting),
     and say how to set the CI secret. With --baseline, also record what is live."""
     from ledger.actions import setup
+    from ledger.context import Context
 
-    out("\n".join(render.init_lines(setup.init_files(Path(_options["repo"]), os.environ))))
+    done = setup.init_files(Path(_options["repo"]), os.environ)
+    out("\n".join(render.init_lines(done)))
+    # A key init just made signs the ledger's root in this process only.
+    env = dict(os.environ, **({done.key_env: done.private_key} if done.private_key else {}))
+    ctx = Context(_options["repo"], env=env, now=now)
+    out(render.identity_line(*setup.identity(ctx, push=not no_push), ctx.config.source))
     if baseline is not None:
-        ctx = _ctx(now)
+        ctx = Context(_options["repo"], env=env, now=now)
         event = setup.baseline(ctx, ctx.facts(baseline), push=not no_push)[0]
         out(f"recorded baseline: {event.commit[:12]} is live")
 

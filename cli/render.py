@@ -272,5 +272,16 @@ def init_lines(done: Initialised) -> list[str]:
     return lines
 
 
+def identity_line(ledger: str, how: str, restated: int, source: str) -> str:
+    if how == "kept":
+        return f"ledger {ledger} (named in {source})"
+    if how == "joined":
+        return f"ledger {ledger}: the remote ledger's identity, written into {source}"
+    if how == "adopted":
+        return (f"ledger {ledger}: the existing ledger's new identity, written into {source}; "
+                f"{restated} event(s) that still mattered re-stated in format 2")
+    return f"ledger {ledger}: a new ledger, its identity written into {source}"
+
+
 def dumps(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)

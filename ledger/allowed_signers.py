@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from .errors import TrustError
+from .ids import LEGACY_NAMESPACE, RIGHTS, namespace
 from .sshsig import key_fingerprint
 
 _TIME = re.compile(r"(\d{8})(\d{4})?(\d{2})?(Z?)\Z")
@@ -47,15 +48,26 @@ class AllowedSigner:
                 allowed = True
         return allowed
 
+    def permits(self, space: str) -> bool:
+        """Whether this line lets its key sign in namespace ``space``: OpenSSH's rule, except
+        that a line listing format 1's ``deploy-ledger`` keeps granting every rights class
+        (``deploy-ledger.<class>``), as it did before classes existed."""
+        if space != LEGACY_NAMESPACE and self.namespaces and LEGACY_NAMESPACE in self.namespaces:
+            return True
+        return self.allows_namespace(space)
+
     def valid_at(self, now: datetime) -> bool:
         if self.valid_after is not None and now < self.valid_after:
             return False
         return self.valid_before is None or now < self.valid_before
 
 
-def signer_line(identity: str, public: str) -> str:
-    """An allowed_signers line for a deploy-ledger key (``ssh-ed25519 AAAA…``)."""
-    return f'{identity} namespaces="deploy-ledger" {public}'
+def signer_line(identity: str, public: str, rights: tuple[str, ...] = RIGHTS) -> str:
+    """An allowed_signers line for a deploy-ledger key (``ssh-ed25519 AAAA…``) granting
+    ``rights`` (every class: ``deploy-ledger.*``)."""
+    names = ("deploy-ledger.*" if set(rights) == set(RIGHTS)
+             else ",".join(namespace(r) for r in rights))
+    return f'{identity} namespaces="{names}" {public}'
 
 
 def _match(name: str, pattern: str) -> bool:
@@ -178,15 +190,17 @@ class AllowedSigners:
             raise TrustError(f"cannot read {path}: {exc.__class__.__name__}") from None
         return cls.parse(text, str(path))
 
-    def lookup(self, key_blob: bytes, namespace: str, now: datetime) -> tuple[str | None, str]:
-        """The principal allowed to sign with this key now, or None and the reason it is not."""
+    def lookup(self, key_blob: bytes, space: str, now: datetime) -> tuple[str | None, str]:
+        """The principal allowed to sign in namespace ``space`` with this key now, or None and
+        the reason it is not."""
         matches = [s for s in self.signers if s.key_blob == key_blob and not s.cert_authority]
         if not matches:
             return None, f"key {key_fingerprint(key_blob)} is not in {self.source}"
-        in_ns = [s for s in matches if s.allows_namespace(namespace)]
-        if not in_ns:
-            return None, f"key {key_fingerprint(key_blob)} may not sign namespace {namespace!r}"
-        for signer in in_ns:
+        allowed = [s for s in matches if s.permits(space)]
+        if not allowed:
+            return None, (f"key {key_fingerprint(key_blob)} may not sign namespace {space!r} "
+                          f"in {self.source}")
+        for signer in allowed:
             if signer.valid_at(now):
                 return signer.principals.split(",")[0], ""
         return None, f"key {key_fingerprint(key_blob)} is not valid at {now:%Y-%m-%d %H:%M}Z"

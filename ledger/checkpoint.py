@@ -1,14 +1,18 @@
-"""Checkpoints (LEDGER.md §5): the events that still matter, signed, in a notes commit's message.
+"""Checkpoints (LEDGER.md §5): the events that still matter, in a notes commit's message.
 
 ::
 
-    deploy-ledger-checkpoint: 1 tree=<tree id> trust=<trust id> clock=<n> valid=<lo>..<hi>
-    <event line of each retained event, as in a note>
+    deploy-ledger-checkpoint: 2 tree=<tree id> ledger=<id> trust=<digest> clock=<n> events=<n>
+      valid=<lo>..<hi>          (one line)
+    <each line of the trust chain, then of each retained event, exactly as in its note>
     deploy-ledger-checkpoint-sig: <sig>
 
-The format version (``1``) is checked before anything else is decoded; a checkpoint of another
-version, or one that fails any check, is simply not used (a reader then replays more history,
-which is always correct). Pure: the caller supplies the notes lookup for the binding check.
+The format version is checked before anything else is decoded; a checkpoint of a version this
+reader does not know, or one that fails any check, is simply not used (the reader replays more
+history, which is always right). A checkpoint vouches only for completeness ("nothing else before
+this commit matters"): every line it retains is verified again, with its own signature and rights,
+and must be in the notes it binds. Its own signature needs deploy rights. Pure: the caller
+supplies the notes lookup for the binding check.
 """
 
 from __future__ import annotations
@@ -17,40 +21,54 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .errors import FormatError
-from .events import Event, decode_payload
+from .events import DEPLOYS, Event, Trust
 from .fold import State, fold
 from .notes import EventLine, classify
-from .signing import Signer, Verifier
+from .signing import Signer
 from .timefmt import compact
-from .verify import vouched
+from .trust import Anchor, TrustState, from_file, resolve
+from .verify import Verified, check_line, decode
 
-VERSION = "1"
 HEAD = "deploy-ledger-checkpoint: "
 SIG = "deploy-ledger-checkpoint-sig: "
+VERSIONS = ("1", "2")  # 1: format 1 ledgers (no identity, no trust chain)
 
 
 @dataclass(frozen=True)
 class Parsed:
-    """A checkpoint block as written: header fields, the signed text, its lines, its signature."""
+    """A checkpoint block as written: version, header fields, signed text, lines, signature."""
 
+    version: str
     fields: dict[str, str]
     block: str
     lines: tuple[str, ...]
     sig: str
 
 
-def encode(tree: str, state: State, verifier: Verifier, signer: Signer, now: datetime) -> str:
-    """The signed checkpoint block for ``state``, bound to notes tree ``tree``."""
-    lo, hi = verifier.stable_interval(now)
-    header = (f"{HEAD}{VERSION} tree={tree} trust={verifier.trust_id} clock={state.clock} "
-              f"valid={compact(lo)}..{compact(hi)}")
-    block = "\n".join([header, *(e.line() for e in state.retained())]) + "\n"
-    return block + SIG + signer.sign(block.encode("utf-8")) + "\n"
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a usable checkpoint gives a reader."""
+
+    state: State
+    trust: TrustState
+    events: int  # verified events in the ledger up to the checkpoint
+
+
+def encode(tree: str, state: State, trust: TrustState, events: int, ledger: str | None,
+           signer: Signer, now: datetime) -> str:
+    """The signed checkpoint block for ``state`` (deploy rights), bound to notes tree ``tree``."""
+    lo, hi = trust.verifier.stable_interval(now)
+    version = "2" if ledger else "1"
+    named = f" ledger={ledger}" if ledger else ""
+    header = (f"{HEAD}{version} tree={tree}{named} trust={trust.digest} clock={state.clock} "
+              f"events={events} valid={compact(lo)}..{compact(hi)}")
+    lines = [e.line() for e in trust.chain] + [e.line() for e in state.retained()]
+    block = "\n".join([header, *lines]) + "\n"
+    return block + SIG + signer.sign(block.encode("utf-8"), DEPLOYS if ledger else None) + "\n"
 
 
 def parse(message: str) -> Parsed | None:
-    """The checkpoint in a commit message, if it has one of this version."""
+    """The checkpoint in a commit message, if it has one of a version this reader knows."""
     start = message.find(HEAD)
     end = message.find("\n" + SIG, start)
     if start < 0 or end < 0:
@@ -58,11 +76,11 @@ def parse(message: str) -> Parsed | None:
     block = message[start : end + 1]
     header, *lines = block.rstrip("\n").split("\n")
     words = header[len(HEAD) :].split()
-    if not words or words[0] != VERSION:
+    if not words or words[0] not in VERSIONS:
         return None
     fields = dict(word.partition("=")[::2] for word in words[1:])
     sig = message[end + 1 + len(SIG) :].split("\n", 1)[0].strip()
-    return Parsed(fields, block, tuple(lines), sig)
+    return Parsed(words[0], fields, block, tuple(lines), sig)
 
 
 def _valid_at(fields: dict[str, str], now: datetime) -> bool:
@@ -71,42 +89,60 @@ def _valid_at(fields: dict[str, str], now: datetime) -> bool:
     return (lo == "-" or lo <= moment) and (hi == "-" or moment < hi)
 
 
-def read(parsed: Parsed, tree: str, verifier: Verifier, now: datetime,
-         in_notes: Callable[[Event, str], bool]) -> State | None:
-    """The state a checkpoint vouches for, or None when it is not usable: bound to another tree
-    or trust, outside its validity interval, badly signed, or retaining a line that is not in
-    the notes it binds (``in_notes(event, line)``)."""
+def read(parsed: Parsed, tree: str, anchor: Anchor, now: datetime,
+         in_notes: Callable[[Event, str], bool]) -> Checkpoint | None:
+    """The state a checkpoint vouches for, or None when it is not usable: of another format,
+    ledger, tree or trust, outside its validity interval, badly signed, or retaining a line that
+    does not verify or is not in the notes it binds (``in_notes(event, line)``)."""
     fields = parsed.fields
-    if fields.get("tree") != tree or fields.get("trust") != verifier.trust_id:
+    if (parsed.version == "2") != bool(anchor.ledger) or fields.get("ledger") != anchor.ledger:
         return None
-    if not _valid_at(fields, now):
-        return None
-    check = verifier.verify(parsed.block.encode("utf-8"), parsed.sig, now)
-    if not check.ok:
+    if fields.get("tree") != tree or not _valid_at(fields, now):
         return None
     events = _decode(parsed.lines)
-    if events is None or not all(in_notes(e, e.line()) for e in events):
+    if events is None or not all(in_notes(e, line) for e, line in events):
+        return None
+    chain = [e for e, _line in events if isinstance(e.body, Trust)]
+    trust = resolve(anchor, chain, now)[0] if anchor.ledger else from_file(anchor)
+    if trust is None or len(trust.chain) != len(chain) or trust.digest != fields.get("trust"):
+        return None
+    legacy = not anchor.ledger
+    if not trust.verifier.verify(parsed.block.encode("utf-8"), parsed.sig, now,
+                                 DEPLOYS if not legacy else None, legacy=legacy).ok:
+        return None
+    verified = _verify(events, trust, anchor.ledger, now)
+    if verified is None:
         return None
     try:
-        clock = int(fields.get("clock", "0"))
+        clock, count = int(fields.get("clock", "0")), int(fields.get("events", "-1"))
     except ValueError:
         return None
-    state = fold(vouched(e, check.signer) for e in events)
+    state = fold(verified)
     state.clock = max(state.clock, clock)
-    return state
+    return Checkpoint(state, trust, count if count >= 0 else clock)
 
 
-def _decode(lines: Sequence[str]) -> list[Event] | None:
+def _decode(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
     events = []
     for text in lines:
         line = classify(text.encode("utf-8"))
-        if not isinstance(line, EventLine):
+        event = decode(line) if isinstance(line, EventLine) else None
+        if not isinstance(event, Event) or event.line() != text:
             return None
-        try:
-            event = decode_payload(line.payload, line.sig)
-        except FormatError:
-            return None
-        if event.line() != text:
-            return None
-        events.append(event)
+        events.append((event, text))
     return events
+
+
+def _verify(events: list[tuple[Event, str]], trust: TrustState, ledger: str | None,
+            now: datetime) -> list[Verified] | None:
+    verified = []
+    for event, text in events:
+        if isinstance(event.body, Trust):
+            continue
+        line = classify(text.encode("utf-8"))
+        assert isinstance(line, EventLine)
+        outcome = check_line(event.commit, line, trust, ledger, now).verified
+        if outcome is None:
+            return None
+        verified.append(outcome)
+    return verified

@@ -8,7 +8,7 @@ the key and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "min_quiet": "1h",
     "expensive_on": ["push", "cron", "api", "manual"],
     "lease": "2h",
+    "ledger": "",
     "work": {
         "migrate": {"paths": ["**/migrations/*.py"], "run": "python manage.py migrate --noinput"},
         "index": {"paths": ["**/search.py", "**/search_indexes.py"],
@@ -60,6 +61,7 @@ COMMENTS = {
     "min_quiet": "Expensive work starts only if at least this much quiet time is left.",
     "expensive_on": "CI events that may start expensive work when it is quiet.",
     "lease": "How long a deploy lease (claim) holds the lock unless ended.",
+    "ledger": "This repository's ledger: the id of its root trust event (`init` sets it).",
     "work": "One table per kind of expensive work: gitignore-style globs over the commit's "
             "files, and the\n# command `deploy-ledger run` runs for it (optional).",
     "signing": "How events are signed: \"ssh\" (Ed25519, allowed_signers) or \"hmac\" "
@@ -90,6 +92,7 @@ class Config:
     min_quiet: timedelta
     expensive_on: tuple[str, ...]
     lease: timedelta
+    ledger: str | None
     work: Mapping[str, WorkKind]
     signing: Signing
 
@@ -197,6 +200,12 @@ def _holidays(key: str, value: object) -> tuple[date, ...]:
     return tuple(days)
 
 
+def _ledger(key: str, value: object) -> str | None:
+    if not isinstance(value, str) or (value and not ids.EVENT_ID.match(value)):
+        raise ValueError("must be a ledger id: 32 lowercase hex digits")
+    return value or None
+
+
 def _duration(key: str, value: object) -> timedelta:
     if not isinstance(value, str):
         raise ValueError("must be a duration string like '1h'")
@@ -207,7 +216,7 @@ CONVERT: dict[str, Any] = {
     "branch": _strings_key, "busy": _strings_key, "expensive_on": _strings_key,
     "remote": _name, "timezone": _name, "holidays": _holidays,
     "freeze": lambda _k, v: tuple(_freeze(f) for f in _strings(v, "a list of 'start .. end'")),
-    "min_quiet": _duration, "lease": _duration,
+    "min_quiet": _duration, "lease": _duration, "ledger": _ledger,
     "work": lambda _k, v: _work(v), "signing": lambda _k, v: _signing(v),
 }
 
@@ -241,31 +250,46 @@ def loads(text: str, source: str = CONFIG_FILE) -> Config:
 
 
 def load(root: Path | None) -> Config:
-    """The configuration of the repository at ``root`` (defaults when it has none)."""
+    """The configuration in the working tree at ``root`` (defaults when it has none)."""
     if root is None:
         return defaults()
-    path = root / CONFIG_FILE
-    if path.is_file():
-        return loads(_text(path), CONFIG_FILE)
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+
+    def read(name: str) -> bytes | None:
+        path = root / name
         try:
-            tool = tomllib.loads(_text(pyproject)).get("tool", {})
+            return path.read_bytes() if path.is_file() else None
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot read: {exc.__class__.__name__}") from None
+
+    return read_from(read)
+
+
+def read_from(read: Callable[[str], bytes | None], where: str = "") -> Config:
+    """The configuration from ``deploy-ledger.toml``, else ``[tool.deploy-ledger]`` in
+    ``pyproject.toml``, else the defaults, as ``read(file name)`` gives them (None: absent);
+    ``where`` prefixes the source in errors (e.g. the live commit)."""
+    text = _text(read(CONFIG_FILE), where + CONFIG_FILE)
+    if text is not None:
+        return loads(text, where + CONFIG_FILE)
+    project = _text(read("pyproject.toml"), where + "pyproject.toml")
+    if project is not None:
+        try:
+            tool = tomllib.loads(project).get("tool", {})
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"pyproject.toml: not valid TOML: {exc}") from None
+            raise ConfigError(f"{where}pyproject.toml: not valid TOML: {exc}") from None
         if isinstance(tool, dict) and "deploy-ledger" in tool:
             table = tool["deploy-ledger"]
             if not isinstance(table, dict):
-                raise ConfigError("pyproject.toml: [tool.deploy-ledger] must be a table")
-            return from_table(table, "pyproject.toml [tool.deploy-ledger]")
+                raise ConfigError(f"{where}pyproject.toml: [tool.deploy-ledger] must be a table")
+            return from_table(table, f"{where}pyproject.toml [tool.deploy-ledger]")
     return defaults()
 
 
-def _text(path: Path) -> str:
+def _text(data: bytes | None, name: str) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: cannot read: {exc.__class__.__name__}") from None
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: cannot read: not UTF-8 text") from None
 
 
 def render_default(overrides: Mapping[str, Any] | None = None) -> str:

@@ -2,7 +2,8 @@
 environment it was started in (handed in as a mapping, never read from the process).
 
 ``Context.situation`` is the one shared step of every command that reads before it acts:
-(fetch and merge,) load the ledger, fingerprint the commit, and say what is pending.
+(fetch and merge,) load the ledger, check it is the configured one, find the policy that judges
+the commit (``policy``), fingerprint the commit, and say what is pending.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config as config_mod
+from . import policy as policy_mod
 from .ci import EVENTS, CiBuild, detect
-from .errors import UsageError, VersionError
+from .errors import ConfigError, IdentityError, RepositoryError, UsageError, VersionError
 from .events import Author
-from .fingerprint import candidate_pathspecs, fingerprints
+from .fingerprint import WorkKind, candidate_pathspecs, fingerprints
+from .policy import Policy
 from .publish import Writer
 from .replay import Loaded, Reader
-from .rules import Decision, Pending, decide, pending_work
-from .signing import make_signer, make_verifier
+from .rules import WAIT, Decision, Pending, decide, pending_work
+from .signing import make_signer
 from .store import Store
 from .timefmt import parse_moment
+from .trust import Anchor
 
 Clock = Callable[[], datetime]
+DEEPEN = (200, 2000)  # history fetched, in turn, to tell whether a commit is behind live
 
 
 def wall_clock() -> datetime:
@@ -35,12 +40,15 @@ def wall_clock() -> datetime:
 
 @dataclass(frozen=True)
 class Situation:
-    """The ledger as loaded now, the commit's work fingerprints and what is pending at it."""
+    """The ledger as loaded now, the policy judging the commit (or why there is none), the
+    commit's work fingerprints and what is pending at it."""
 
     now: datetime
     loaded: Loaded
+    policy: Policy
     prints: dict[str, str]
     pending: list[Pending]
+    blocked: str = ""  # why this commit cannot be judged now (a wait), if it cannot
 
 
 class Context:
@@ -53,15 +61,16 @@ class Context:
         self.root = probe.workdir or Path(probe.repo.path)
         self.config = config_mod.load(probe.workdir)
         self.store = Store(probe.repo, env, self.config.remote)
-        self.rules = self.config.rules()
         signing = self.config.signing
-        self.reader = Reader(self.store, make_verifier(
-            signing.method, self.root / signing.allowed_signers, signing.key_env, env))
+        self.anchor = Anchor(self.config.ledger, signing.method, env, signing.key_env,
+                             self.root / signing.allowed_signers)
+        self.reader = Reader(self.store, self.anchor)
         self.ci = detect(env)
         if now is not None:
             fixed = parse_moment(now, self.config.zone, "--now")
             clock = lambda: fixed  # noqa: E731 - a replayed timeline: one instant throughout
         self.clock = clock
+        self.warnings: list[str] = []
         self._writer: Writer | None = None
 
     # Keys and writing ---------------------------------------------------------------------
@@ -88,18 +97,18 @@ class Context:
         if event is not None and event not in EVENTS:
             raise UsageError(f"unknown event {event!r} (use {', '.join(EVENTS)})")
         the_event = event or ci.event
-        build = ci.build or (f"{os.uname().nodename}-{os.getpid()}" if ci.provider == "local"
-                             else "")
+        local = f"{os.uname().nodename}-{os.getpid()}"
         return replace(ci, commit=sha, branch=branch or ci.branch or self.store.head_branch() or "",
                        event=the_event, is_pr=ci.is_pr or the_event == "pull_request",
-                       build=build)
+                       build=ci.build or (local if ci.provider == "local" else ""),
+                       job=ci.job or local)
 
     def author(self, facts: CiBuild, *, human: bool = False) -> Author:
-        """CI builds sign as the build; people (no CI) as their git identity."""
+        """CI builds sign as the build (and job); people (no CI) as their git identity."""
         if facts.provider != "local":
-            return Author(facts.provider, facts.build, facts.url)
+            return Author(facts.provider, facts.build, facts.url, job=facts.job)
         name = self.env.get("DEPLOY_LEDGER_ACTOR") or self._identity()
-        return Author(human=name) if human else Author("local", facts.build, "", name)
+        return Author(human=name) if human else Author("local", facts.build, "", name, facts.job)
 
     def _identity(self) -> str:
         # Git's own precedence: the environment, then the repository's configuration.
@@ -108,46 +117,132 @@ class Context:
         email = self.env.get("GIT_AUTHOR_EMAIL") or self.store.config("user.email")
         return f"{name} <{email}>" if email else name
 
-    def start_fingerprints(self, commit: str) -> Callable[[], dict[str, str]]:
+    def start_fingerprints(self, commit: str, work: Mapping[str, WorkKind] | None = None,
+                           ) -> Callable[[], dict[str, str]]:
         """Start fingerprinting ``commit`` (git narrows the files in the background, we match
         exactly); call the result for the answer."""
-        work = self.config.work
-        specs = candidate_pathspecs(work)
+        kinds = self.config.work if work is None else work
+        specs = candidate_pathspecs(kinds)
         self.store.resolve(commit)
         if specs is None:
-            return lambda: fingerprints(self.store.tree_files(commit), work)
+            return lambda: fingerprints(self.store.tree_files(commit), kinds)
         collect = self.store.files_matching(commit, specs)
-        return lambda: fingerprints(collect(), work)
+        return lambda: fingerprints(collect(), kinds)
 
     # The shared step ----------------------------------------------------------------------
 
-    def pull(self) -> None:
-        """Fetch the remote ledger and merge it into the local one."""
-        self.writer(signed=False).pull()
+    def pull(self, *, allow_missing: bool = False) -> None:
+        """Fetch the remote ledger and merge it into the local one. With an identity, a remote
+        without the ledger is an error (never a first run), unless ``allow_missing``."""
+        writer = self.writer(signed=False)
+        local = self.store.tip()
+        remote = self.store.fetch()
+        if remote is None and self.anchor.ledger and not allow_missing:
+            where = ("this clone has it: run `deploy-ledger sync` here to put it back"
+                     if local else "restore it from any clone that has it "
+                                   "(`deploy-ledger sync` there)")
+            raise IdentityError(f"{self.config.remote} has no refs/notes/deploys, but "
+                                f"{self.config.source} names ledger {self.anchor.ledger}: "
+                                f"{where}")
+        if local and remote and self.store.is_ancestor(remote, local) and remote != local:
+            self.warnings.append(f"{self.config.remote}'s refs/notes/deploys is behind this "
+                                 "clone's (rewound?): `deploy-ledger sync` puts the missing "
+                                 "events back")
+        writer.merge(local, remote)
+
+    def load(self, now: datetime) -> Loaded:
+        """The local ledger, checked to be the one the configuration names (``check``)."""
+        return self.check(self.reader.load(now))
+
+    def check(self, loaded: Loaded) -> Loaded:
+        """``loaded``, if it is the ledger the configuration names and this reader can read all
+        of it; otherwise ``IdentityError`` or ``VersionError``."""
+        ledger, roots = self.anchor.ledger, loaded.roots
+        if ledger is None and roots:
+            raise IdentityError(f"refs/notes/deploys is ledger {sorted(roots)[0]}, but "
+                                f"{self.config.source} names no ledger: add "
+                                f'`ledger = "{sorted(roots)[0]}"` to it (LEDGER.md §3.4)')
+        if ledger is not None and loaded.tip is None:
+            raise IdentityError(f"this clone has no refs/notes/deploys (ledger {ledger}): "
+                                "fetch it, or run without --offline")
+        if ledger is not None and loaded.trust is None:
+            raise IdentityError(f"refs/notes/deploys is not ledger {ledger}: its root trust "
+                                "event (its first commit) is missing or does not verify; "
+                                "restore it from any clone that has it (`deploy-ledger sync` "
+                                "there)")
+        if ledger is None:
+            self.warnings.append("this ledger has no identity: run `deploy-ledger init` to "
+                                 "give it one (LEDGER.md §3.4)")
+        if loaded.newer:
+            raise VersionError(loaded.newer[0].describe())
+        return loaded
 
     def situation(self, facts: CiBuild, *, pull: bool) -> Situation:
-        """Fetch and merge (with ``pull``), load, fingerprint, find what is pending. A verified
-        event of a newer format fails closed: this reader cannot know what it means."""
+        """Fetch and merge (with ``pull``), load, find the policy, fingerprint, find what is
+        pending. A verified event of a newer format fails closed."""
         prints = self.start_fingerprints(facts.commit)  # runs while we fetch
         if pull:
             self.pull()
         now = self.clock()
-        loaded = self.reader.load(now)
-        if loaded.newer:
-            raise VersionError(f"{loaded.newer[0].describe()}")
+        return self.situation_at(self.load(now), facts, now, prints)
+
+    def situation_at(self, loaded: Loaded, facts: CiBuild, now: datetime,
+                     prints: Callable[[], dict[str, str]]) -> Situation:
+        """The situation of ``facts`` on a ledger already loaded; ``prints`` gives the commit's
+        fingerprints under its own configuration (recomputed when the policy adds kinds)."""
+        live = loaded.state.live.commit if loaded.state.live else None
+        chosen, blocked = self._policy(live)
         collected = prints()
-        return Situation(now, loaded, collected, pending_work(loaded.state, collected))
+        if chosen.work != self.config.work:
+            collected = self.start_fingerprints(facts.commit, chosen.work)()
+        pending = pending_work(loaded.state, collected)
+        return Situation(now, loaded, chosen, collected, pending, blocked)
+
+    def _policy(self, live: str | None) -> tuple[Policy, str]:
+        if live is None:
+            return policy_mod.own(self.config), ""
+        if not self.store.has_object(live) and not self.store.fetch_commits([live], 1):
+            return policy_mod.own(self.config), (f"cannot read the live commit {live[:12]} to "
+                                                 "find the policy that judges this commit")
+        try:
+            live_config = config_mod.read_from(lambda name: self.store.file_at(live, name),
+                                               f"{live[:12]}:")
+        except (ConfigError, RepositoryError) as exc:
+            return policy_mod.own(self.config), f"the live commit's configuration: {exc}"
+        return policy_mod.stricter(self.config, live_config, live), ""
 
     def evaluate(self, situation: Situation, facts: CiBuild) -> Decision:
         """The verdict for ``facts`` in ``situation``."""
         state = situation.loaded.state
         live = state.live.commit if state.live else None
-        behind = self.store.is_ancestor(facts.commit, live) if live else False
-        return decide(state, facts, situation.pending, self.rules, situation.now,
+        if situation.blocked:
+            return Decision(WAIT, facts.commit, (), tuple(situation.pending),
+                            (situation.blocked,), None, live)
+        behind = self.behind(facts.commit, live) if live else False
+        if behind is None:
+            assert live is not None
+            return Decision(WAIT, facts.commit, (), tuple(situation.pending), (
+                f"cannot tell whether {facts.commit[:12]} is older than the live commit "
+                f"{live[:12]} from {DEEPEN[-1]} commits of history: not deploying it",), None,
+                live)
+        return decide(state, facts, situation.pending, situation.policy.rules, situation.now,
                       behind_live=behind)
 
+    def behind(self, commit: str, live: str) -> bool | None:
+        """Whether ``commit`` is the live commit or older (an ancestor of it), fetching a
+        bounded amount of history when this clone cannot tell. A live commit the remote no
+        longer has (history rewritten) is judged by content alone: not behind."""
+        answer = self.store.is_ancestor(commit, live)
+        for depth in DEEPEN:
+            if answer is not None:
+                return answer
+            if not self.store.fetch_commits([live, commit], depth):
+                return False if not self.store.has_object(live) else None
+            answer = self.store.is_ancestor(commit, live)
+        return answer
+
     def reread(self, situation: Situation, tip: str | None) -> Situation:
-        """``situation`` with the ledger reloaded at ``tip`` (same time, same fingerprints)."""
+        """``situation`` with the ledger reloaded at ``tip`` (same time, policy, fingerprints)."""
         loaded = self.reader.load(situation.now, tip=tip)
         return replace(situation, loaded=loaded,
                        pending=pending_work(loaded.state, situation.prints))

@@ -36,6 +36,18 @@ class RepositoryError(LedgerError):
     """Raised when the repository, a revision or an object cannot be found or used."""
 
 
+class IdentityError(LedgerError):
+    """Raised when the ledger read is missing, or is not the ledger the configuration names."""
+
+
+class NotPublished(LedgerError):
+    """Raised when signed events were written locally but could not be published in time."""
+
+    def __init__(self, message: str, lines: list[str]) -> None:
+        super().__init__(message)
+        self.lines = lines
+
+
 class RemoteError(LedgerError):
     """Raised when fetching from or pushing to the remote fails (unreachable, refused)."""
 

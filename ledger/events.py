@@ -1,10 +1,9 @@
-"""Ledger events: one frozen dataclass per type, and one generic codec for all of them.
+"""Ledger events: one frozen dataclass per type, encoded by one generic codec (``codec``).
 
-An event is an envelope (format version, type, Lamport clock, time, commit, author) around a
-*body*, whose class says which type it is and which rights class may sign it. The codec derives
-each field's encoding and its checks from the field's annotation, so a new event type is one
-class here (registered with ``@event_type``) plus one rule in ``fold.py``, and a new field is one
-annotated line — in a new format version (LEDGER.md §2.6).
+An event is an envelope (format version, type, Lamport clock, time, commit, ledger, author)
+around a *body*, whose class says which type it is and which rights class may sign it. A new
+event type is one class here (registered with ``@event_type``) plus one rule in ``fold.py``, and
+a new field is one annotated line — in a new format version (LEDGER.md §2.6).
 
 The payload is a canonical one-line TOML inline table (``tomlline``); its exact bytes are what is
 signed and what the event id is computed from.
@@ -13,84 +12,35 @@ signed and what the event id is computed from.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, TypeVar, get_type_hints
+from typing import ClassVar, TypeVar
 
 from . import ids
+from .codec import (
+    TIME,
+    EventRef,
+    Kind,
+    Kinds,
+    SignerLines,
+    Text,
+    Time,
+    Work,
+    codecs,
+    decode_fields,
+    encode_fields,
+    read_time,
+)
 from .errors import FormatError, UnknownEventType, VersionError
-from .timefmt import parse_stamp, stamp
+from .timefmt import stamp
 from .tomlline import Value, decode_table, encode_table
 
-FORMAT_VERSION = 1  # the version this code writes and the newest it reads
-MAX_CLOCK = 2**53 - 2**32  # headroom: no trusted event can exhaust the clocks after it
+FORMAT_VERSION = 2  # the newest version this code reads and writes (1: ledgers without identity)
+MAX_CLOCK = 2**53
 
-# Rights classes (LEDGER.md §3): a key signs only the classes its allowed_signers line grants.
-BUILDS = "build"
-DEPLOYS = "deploy"
-PEOPLE = "people"
-RIGHTS = (BUILDS, DEPLOYS, PEOPLE)
-
-
-@dataclass(frozen=True)
-class FieldCodec:
-    """How one kind of field is written and checked; ``decode`` raises ``ValueError``."""
-
-    what: str
-    encode: Callable[[Any], Value]
-    decode: Callable[[object], Any]
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError
-    return value
-
-
-def _kind(value: object) -> str:
-    if not ids.is_kind(value):
-        raise ValueError
-    return str(value)
-
-
-def _kinds(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(ids.is_kind(item) for item in value):
-        raise ValueError
-    return tuple(value)
-
-
-def _work(value: object) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(
-            ids.is_kind(k) and ids.is_fingerprint(v) for k, v in value.items()):
-        raise ValueError
-    return dict(value)
-
-
-def _event_ref(value: object) -> str:
-    if not isinstance(value, str) or (value and not ids.EVENT_ID.match(value)):
-        raise ValueError
-    return value
-
-
-def _time(value: object) -> datetime:
-    return parse_stamp(_text(value))
-
-
-TEXT = FieldCodec("a string", lambda v: v, _text)
-KIND = FieldCodec("a work kind", lambda v: v, _kind)
-KINDS = FieldCodec("a list of work kinds", list, _kinds)
-WORK = FieldCodec("a table of work kinds to fingerprints (16 hex digits or none)", dict, _work)
-EVENT_REF = FieldCodec('an event id (32 hex digits) or ""', lambda v: v, _event_ref)
-TIME = FieldCodec("a time YYYY-MM-DDTHH:MM:SSZ", stamp, _time)
-
-Text = Annotated[str, TEXT]
-Kind = Annotated[str, KIND]
-Kinds = Annotated[tuple[str, ...], KINDS]
-Work = Annotated[Mapping[str, str], WORK]
-EventRef = Annotated[str, EVENT_REF]
-Time = Annotated[datetime, TIME]
+BUILDS, DEPLOYS, PEOPLE, RIGHTS = ids.BUILDS, ids.DEPLOYS, ids.PEOPLE, ids.RIGHTS
 
 
 class Body:
@@ -110,63 +60,11 @@ def event_type(name: str, rights: str) -> Callable[[B], B]:
 
     def register(cls: B) -> B:
         cls.TYPE, cls.RIGHTS = name, rights
-        _codecs(cls)  # a field without a codec fails at import, not on the first event
+        codecs(cls)  # a field without a codec fails at import, not on the first event
         TYPES[name] = cls
         return cls
 
     return register
-
-
-_CODECS: dict[type, tuple[tuple[str, FieldCodec, bool], ...]] = {}
-
-
-def _codecs(cls: type) -> tuple[tuple[str, FieldCodec, bool], ...]:
-    if cls in _CODECS:
-        return _CODECS[cls]
-    hints = get_type_hints(cls, include_extras=True)
-    found = []
-    for item in fields(cls):
-        codec = next((m for m in getattr(hints[item.name], "__metadata__", ())
-                      if isinstance(m, FieldCodec)), None)
-        if codec is None:
-            raise TypeError(f"{cls.__name__}.{item.name} has no FieldCodec annotation")
-        required = item.default is MISSING and item.default_factory is MISSING
-        found.append((item.name, codec, required))
-    _CODECS[cls] = tuple(found)
-    return _CODECS[cls]
-
-
-def encode_fields(obj: object, *, omit_empty: bool = False) -> dict[str, Value]:
-    """The fields of a codec dataclass, in declaration order."""
-    out: dict[str, Value] = {}
-    for name, codec, _required in _codecs(type(obj)):
-        value = getattr(obj, name)
-        if not (omit_empty and not value):
-            out[name] = codec.encode(value)
-    return out
-
-
-T = TypeVar("T")
-
-
-def decode_fields(cls: type[T], values: Mapping[str, object]) -> T:
-    """Build ``cls`` from decoded fields; raises ``FormatError`` naming the bad field."""
-    specs = _codecs(cls)
-    known = {name for name, _c, _r in specs}
-    extra = sorted(set(values) - known)
-    if extra:
-        raise FormatError(f"unknown field {extra[0][:40]!r}")
-    kwargs: dict[str, Any] = {}
-    for name, codec, required in specs:
-        if name not in values:
-            if required:
-                raise FormatError(f"missing field {name!r}")
-            continue
-        try:
-            kwargs[name] = codec.decode(values[name])
-        except ValueError:
-            raise FormatError(f"field {name!r} must be {codec.what}") from None
-    return cls(**kwargs)
 
 
 # The event types (LEDGER.md §2.4). Field order is the on-disk order.
@@ -245,14 +143,26 @@ class Require(Body):
     reason: Text
 
 
+@event_type("trust", PEOPLE)
+@dataclass(frozen=True)
+class Trust(Body):
+    """Who may sign what from now on: allowed_signers lines (LEDGER.md §3). The first one, with
+    an empty ``ledger``, is the ledger's root: its id is the ledger's identity."""
+
+    signers: SignerLines
+    reason: Text = ""
+
+
 @dataclass(frozen=True)
 class Author:
-    """Who wrote an event: a CI build (provider, build id, URL) or a human identity."""
+    """Who wrote an event: a CI build (provider, build id, URL, and from format 2 the job) or a
+    human identity."""
 
     provider: Text = ""
     build: Text = ""
     url: Text = ""
     human: Text = ""
+    job: Text = ""
 
     def describe(self) -> str:
         """Short human description: ``travis build 812`` or the human's identity."""
@@ -278,6 +188,7 @@ class Event:
     payload: str = field(repr=False)
     sig: str | None = field(default=None, repr=False, compare=False)
     version: int = FORMAT_VERSION
+    ledger: str | None = None  # the ledger's identity (format 2; "" in a root trust event)
 
     @property
     def type(self) -> str:
@@ -305,20 +216,32 @@ class Event:
     def with_sig(self, sig: str) -> Event:
         """This event carrying signature ``sig`` (over ``payload``)."""
         return Event(self.body, self.clock, self.time, self.commit, self.by, self.payload, sig,
-                     self.version)
+                     self.version, self.ledger)
+
+    @property
+    def is_root(self) -> bool:
+        """Whether this is a root trust event (it defines a ledger's identity)."""
+        return isinstance(self.body, Trust) and self.ledger == ""
 
 
-def new_event(body: Body, *, clock: int, time: datetime, commit: str, by: Author) -> Event:
-    """An unsigned event with its canonical payload."""
+def new_event(body: Body, *, clock: int, time: datetime, commit: str, by: Author,
+              ledger: str | None = None) -> Event:
+    """An unsigned event with its canonical payload: format 2 naming ``ledger`` (``""`` for a
+    root trust event), or format 1 when the ledger has no identity (``None``)."""
     if not 1 <= clock <= MAX_CLOCK:
         raise FormatError(f"clock {clock} out of range")
     if not ids.is_object_id(commit):
         raise FormatError(f"bad commit id {commit[:64]!r}")
+    if ledger is None:
+        version, by = 1, Author(by.provider, by.build, by.url, by.human)
+        head: dict[str, Value] = {"commit": commit}
+    else:
+        version, head = FORMAT_VERSION, {"commit": commit, "ledger": ledger}
     values: dict[str, Value] = {
-        "v": FORMAT_VERSION, "type": body.TYPE, "clock": clock, "time": stamp(time),
-        "commit": commit, "by": encode_fields(by, omit_empty=True), **encode_fields(body)}
+        "v": version, "type": body.TYPE, "clock": clock, "time": stamp(time), **head,
+        "by": encode_fields(by, omit_empty=True), **encode_fields(body)}
     moment = time.astimezone(timezone.utc).replace(microsecond=0)
-    return Event(body, clock, moment, commit, by, encode_table(values))
+    return Event(body, clock, moment, commit, by, encode_table(values), None, version, ledger)
 
 
 def decode_payload(payload: str, sig: str | None = None) -> Event:
@@ -342,13 +265,26 @@ def decode_payload(payload: str, sig: str | None = None) -> Event:
     if not ids.is_object_id(commit):
         raise FormatError("field 'commit' must be a full lowercase object id")
     by = values.get("by")
-    if not isinstance(by, dict):
-        raise FormatError("field 'by' must be a table")
+    if not isinstance(by, dict) or (version == 1 and "job" in by):
+        raise FormatError("field 'by' must be a table of provider, build, url, human"
+                          + (", job" if version > 1 else ""))
     try:
-        moment = _time(values.get("time"))
+        moment = read_time(values.get("time"))
     except ValueError:
         raise FormatError(f"field 'time' must be {TIME.what}") from None
-    rest = {k: v for k, v in values.items()
-            if k not in ("v", "type", "clock", "time", "commit", "by")}
+    envelope = ("v", "type", "clock", "time", "commit", "by", *(("ledger",) if version > 1 else ()))
+    ledger = _ledger(values, version)
+    if ledger == "" and cls is not Trust:
+        raise FormatError("only a root trust event has an empty 'ledger'")
+    rest = {k: v for k, v in values.items() if k not in envelope}
     return Event(decode_fields(cls, rest), clock, moment, str(commit),
-                 decode_fields(Author, by), payload, sig, version)
+                 decode_fields(Author, by), payload, sig, version, ledger)
+
+
+def _ledger(values: dict[str, object], version: int) -> str | None:
+    if version == 1:
+        return None
+    ledger = values.get("ledger")
+    if not isinstance(ledger, str) or (ledger and not ids.EVENT_ID.match(ledger)):
+        raise FormatError("field 'ledger' must be a ledger id (32 hex digits) or \"\"")
+    return ledger

@@ -13,6 +13,18 @@ EVENT_ID = re.compile(r"[0-9a-f]{32}\Z")
 FINGERPRINT = re.compile(r"[0-9a-f]{16}\Z")
 NONE = "none"  # the fingerprint of a kind with no matching files
 
+# Rights classes (LEDGER.md §3.2): which events a key may sign, one SSHSIG namespace each.
+BUILDS = "build"
+DEPLOYS = "deploy"
+PEOPLE = "people"
+RIGHTS = (BUILDS, DEPLOYS, PEOPLE)
+LEGACY_NAMESPACE = "deploy-ledger"  # format 1: one namespace for everything
+
+
+def namespace(rights: str) -> str:
+    """The SSHSIG namespace of a rights class: ``deploy-ledger.build`` and so on."""
+    return f"{LEGACY_NAMESPACE}.{rights}"
+
 
 def is_kind(text: object) -> bool:
     """Whether ``text`` is a valid work-kind name."""

@@ -12,17 +12,18 @@ from __future__ import annotations
 import random
 import time as _time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from . import checkpoint
 from .errors import PushRejected, RemoteError, SigningKeyError, UsageError
-from .events import Author, Body, Event, new_event
-from .fold import State
+from .events import DEPLOYS, PEOPLE, Author, Body, Event, Trust, new_event
+from .fold import fold
 from .notes import MAX_LINE, MAX_WRITTEN_NOTE, EventLine, classify, render
 from .replay import Loaded, Reader
 from .signing import Signer
 from .store import NOTES_REF, Store
+from .trust import Anchor, resolve
 from .verify import Verified, check_line
 
 CHECKPOINT_EVERY = 16
@@ -51,12 +52,14 @@ class Writer:
     def _sign(self, drafts: Iterable[Draft], clock: int, now: datetime) -> list[Event]:
         if self.signer is None:
             raise SigningKeyError("this writer has no signing key")
+        ledger = self.reader.anchor.ledger
         events = []
         for draft in drafts:
             clock += 1
             event = new_event(draft.body, clock=clock, time=now, commit=draft.commit,
-                              by=draft.by)
-            event = event.with_sig(self.signer.sign(event.payload.encode("utf-8")))
+                              by=draft.by, ledger=ledger)
+            rights = event.rights if ledger else None
+            event = event.with_sig(self.signer.sign(event.payload.encode("utf-8"), rights))
             size = len(event.line().encode("utf-8"))
             if size > MAX_LINE:
                 raise UsageError(f"the {event.type} event would be a line of {size} bytes, over "
@@ -69,31 +72,44 @@ class Writer:
         """Write (but do not publish) a notes commit appending ``drafts`` to ``loaded``; lines
         an earlier commit removed go back into their notes on the way."""
         events = self._sign(drafts, loaded.state.clock, now)
+        verified = [self._as_read(loaded, event, now) for event in events]
         additions: dict[str, set[str]] = {obj: set(lines) for obj, lines in loaded.missing.items()}
         for event in events:
             additions.setdefault(event.commit, set()).add(event.line())
-        state = loaded.state.copy()
-        for event in events:
-            state.apply(self._as_read(event, now))
         message = f"deploy-ledger: {', '.join(f'{e.type} on {e.commit[:12]}' for e in events)}\n"
-        updates = self._updates(loaded.tip, additions)
-        tree = self.store.write_tree(loaded.tip, updates)
+        tree = self.store.write_tree(loaded.tip, self._updates(loaded.tip, additions))
         if loaded.since_checkpoint + 1 >= CHECKPOINT_EVERY:
-            tree = self._keep_retained(tree, state)
-            assert self.signer is not None
-            message += "\n" + checkpoint.encode(tree, state, self.reader.verifier, self.signer,
-                                                now)
+            tree, block = self._checkpoint(loaded, tree, verified, now)
+            message += block
         parents = [loaded.tip] if loaded.tip else []
         return self.store.create_commit(tree, parents, message), events
 
-    def _as_read(self, event: Event, now: datetime) -> Verified:
+    def _checkpoint(self, loaded: Loaded, tree: str, verified: list[Verified],
+                    now: datetime) -> tuple[str, str]:
+        # A checkpoint needs deploy rights (it vouches that nothing else matters): a writer
+        # whose key has none writes none, rather than one readers would ignore.
+        assert self.signer is not None and loaded.trust is not None
+        state = fold(verified, loaded.state)
+        tree = self._keep_retained(tree, [*loaded.trust.chain, *state.retained()])
+        ledger = self.reader.anchor.ledger
+        block = checkpoint.encode(tree, state, loaded.trust, loaded.events + len(verified),
+                                  ledger, self.signer, now)
+        head, _, sig = block.rstrip("\n").rpartition("\n" + checkpoint.SIG)
+        check = loaded.trust.verifier.verify((head + "\n").encode(), sig, now,
+                                             DEPLOYS if ledger else None, legacy=not ledger)
+        return (tree, "\n" + block) if check.ok else (tree, "")
+
+    def _as_read(self, loaded: Loaded, event: Event, now: datetime) -> Verified:
         # Writers never write what readers would ignore: read our own line as a reader would.
         line = classify(event.line().encode("utf-8"))
         assert isinstance(line, EventLine)
-        outcome = check_line(event.commit, line, self.reader.verifier, now)
+        if loaded.trust is None:
+            raise SigningKeyError("the ledger's trust cannot be established; nothing written")
+        outcome = check_line(event.commit, line, loaded.trust, self.reader.anchor.ledger, now)
         if outcome.verified is None:
-            raise SigningKeyError(f"readers would ignore this {event.type} event: "
-                                  f"{outcome.check.reason}")
+            assert self.signer is not None
+            raise SigningKeyError(f"readers would ignore this {event.type} event signed by "
+                                  f"{self.signer.key_name}: {outcome.check.reason}")
         return outcome.verified
 
     def _updates(self, tip: str | None, additions: dict[str, set[str]]) -> dict[str, bytes]:
@@ -109,11 +125,11 @@ class Writer:
             updates[obj] = text
         return updates
 
-    def _keep_retained(self, tree: str, state: State) -> str:
+    def _keep_retained(self, tree: str, retained: list[Event]) -> str:
         # A checkpoint may only vouch for lines in the notes it binds: put back any retained
         # line that a rewrite removed from its note.
         missing: dict[str, set[str]] = {}
-        for event in state.retained():
+        for event in retained:
             if event.line() not in self._raw_lines(tree, event.commit):
                 missing.setdefault(event.commit, set()).add(event.line())
         return self.store.write_tree(tree, self._updates(tree, missing)) if missing else tree
@@ -126,6 +142,34 @@ class Writer:
             text = blob.decode("utf-8", "surrogateescape")
             lines.update(line for line in text.split("\n") if line.strip())
         return lines
+
+    def genesis(self, loaded: Loaded, root: Draft, restated: list[Draft], anchor: Anchor,
+                now: datetime) -> tuple[str, Event]:
+        """Give the ledger an identity: a notes commit on top of ``loaded`` holding the root trust
+        event (``root``, signed with people rights) and, for a format 1 ledger, its state
+        re-stated in format 2 (``restated``). Returns the commit and the root; moves no ref."""
+        assert self.signer is not None and isinstance(root.body, Trust)
+        clock = loaded.state.clock + 1
+        event = new_event(root.body, clock=clock, time=now, commit=root.commit, by=root.by,
+                          ledger="")
+        event = event.with_sig(self.signer.sign(event.payload.encode(), PEOPLE))
+        anchor = replace(anchor, ledger=event.id)
+        trust, rejected = resolve(anchor, [event], now)
+        if trust is None:
+            reason = rejected[0].reason if rejected else "it does not verify"
+            raise SigningKeyError(f"the root trust event would not count: {reason}")
+        later = Writer(Reader(self.store, anchor), self.signer)
+        born = Loaded(loaded.tip, loaded.state.copy(), trust, events=1)
+        events = later._sign(restated, clock, now)
+        for item in events:
+            later._as_read(born, item, now)
+        additions: dict[str, set[str]] = {}
+        for item in [event, *events]:
+            additions.setdefault(item.commit, set()).add(item.line())
+        tree = self.store.write_tree(loaded.tip, self._updates(loaded.tip, additions))
+        parents = [loaded.tip] if loaded.tip else []
+        commit = self.store.create_commit(tree, parents, f"deploy-ledger: ledger {event.id}\n")
+        return commit, event
 
     def append(self, drafts: list[Draft], now: datetime) -> list[Event]:
         """Append events to the local notes ref (compare-and-swap, retried on a local race)."""

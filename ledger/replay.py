@@ -5,6 +5,8 @@ The ledger a reader folds is the **union of every line any notes commit ever hel
 reported. Reading is incremental: a reader walks back from the tip to the nearest usable
 checkpoint (``checkpoint``) and visits only the commits after it, decoding only the note lines
 each of them added; with no usable checkpoint it visits the whole history, which is always right.
+
+Lines are read in two passes: first the trust chain (``trust``), then every other event under it.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from datetime import datetime
 
 from . import checkpoint
 from .errors import FormatError
-from .events import Event
+from .events import Event, Trust
 from .fold import State
 from .notes import MAX_NOTE, EventLine, NotAnEvent, classify, split
-from .signing import Check, Verifier
+from .signing import Check
 from .store import Store
-from .verify import check_line
+from .trust import Anchor, TrustState, from_file, resolve
+from .verify import Outcome, Verified, check_line, decode, keyed
 
 MAX_WALK = 512  # commits searched back for a checkpoint
+SLACK = 1 << 20  # how far a clock may run ahead of the number of events in the ledger
 
 
 @dataclass(frozen=True)
@@ -63,23 +67,36 @@ class Seen:
     number: int
 
 
+@dataclass(frozen=True)
+class Found:
+    """A line a notes commit added."""
+
+    obj: str
+    number: int
+    raw: bytes
+
+
 @dataclass
 class Loaded:
-    """The ledger as read at one notes commit."""
+    """The ledger as read at one notes commit. ``trust`` is None when the configured identity's
+    root is missing or does not verify; ``roots`` are the identities found in what was read."""
 
     tip: str | None
     state: State
+    trust: TrustState | None = None
+    roots: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     newer: list[Problem] = field(default_factory=list)  # verified events of a newer format
     removals: list[Removal] = field(default_factory=list)
     missing: dict[str, set[str]] = field(default_factory=dict)  # removed, not back at the tip
     seen: list[Seen] = field(default_factory=list)
-    since_checkpoint: int = 0
-    read: int = 0  # event lines read (including those that do not count)
+    since_checkpoint: int = 0  # notes commits read after the checkpoint (or all, without one)
+    read: int = 0  # lines read that are meant as events (including those that do not count)
+    events: int = 0  # verified events in the ledger (a checkpoint's count included)
 
 
 class _Lines:
-    """Note lines per (notes commit, object), cached by blob id."""
+    """Note lines per (notes commit or tree, object), cached by blob id."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -106,12 +123,19 @@ class _Lines:
         return found
 
 
-class Reader:
-    """Reads (and verifies) the ledger of one repository under one trust configuration."""
+@dataclass(frozen=True)
+class _Base:
+    commit: str
+    checkpoint: checkpoint.Checkpoint
 
-    def __init__(self, store: Store, verifier: Verifier) -> None:
+
+class Reader:
+    """Reads (and verifies) the ledger of one repository; ``anchor`` says where trust comes
+    from."""
+
+    def __init__(self, store: Store, anchor: Anchor) -> None:
         self.store = store
-        self.verifier = verifier
+        self.anchor = anchor
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0) -> Loaded:
@@ -119,19 +143,24 @@ class Reader:
         ``keep`` is how many of the newest event lines to return in ``seen`` (None: all)."""
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
-            return Loaded(None, State())
-        base, state, depth = (None, None, 0) if full else self._find_checkpoint(head, now)
-        loaded = Loaded(head, state.copy() if state else State(), since_checkpoint=depth)
-        self._walk(loaded, head, base, now, keep)
+            return Loaded(None, State(), None if self.anchor.ledger else from_file(self.anchor))
+        base = None if full else self._find_checkpoint(head, now)
+        loaded = Loaded(head, base.checkpoint.state.copy() if base else State())
+        found = self._collect(loaded, head, base.commit if base else None)
+        self._fold(loaded, found, base, now, keep)
+        if base is not None and (loaded.trust is None
+                                 or loaded.trust.digest != base.checkpoint.trust.digest):
+            # The trust changed after the checkpoint: everything is judged again under it.
+            return self.load(now, tip=head, full=True, keep=keep)
         return loaded
 
-    def _walk(self, loaded: Loaded, head: str, base: str | None, now: datetime,
-              keep: int | None) -> None:
+    def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:
         lines = _Lines(self.store)
         done: set[tuple[str, bytes]] = set()
-        kept: list[tuple[tuple[int, str], int, Seen]] = []
+        found: list[Found] = []
         removed: dict[str, set[bytes]] = {}
         for commit in self.store.walk(head, hide=base):
+            loaded.since_checkpoint += 1
             _message, parents, _tree = self.store.commit_info(commit)
             changed: set[str] = set()
             sources: list[str | None] = [*parents] or [None]  # a root commit: every note is new
@@ -148,58 +177,115 @@ class Reader:
                         removed.setdefault(obj, set()).update(gone)
                     before.update(had)
                 for raw, number in current.items():
-                    if raw in before or (obj, raw) in done:
-                        continue
-                    done.add((obj, raw))
-                    seen = self._read_line(loaded, obj, number, raw, now)
-                    if seen is not None and keep != 0:
-                        order = seen.event.order if seen.event else (0, "")
-                        heapq.heappush(kept, (order, len(done), seen))
-                        if keep is not None and len(kept) > keep:
-                            heapq.heappop(kept)
-        loaded.seen = [s for _o, _n, s in sorted(kept, key=lambda k: k[:2])]
+                    if raw not in before and (obj, raw) not in done:
+                        done.add((obj, raw))
+                        found.append(Found(obj, number, raw))
         for obj, gone in removed.items():
             still = gone - lines.of(head, obj).keys()
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
+        return found
+
+    def _fold(self, loaded: Loaded, found: list[Found], base: _Base | None, now: datetime,
+              keep: int | None) -> None:
+        seen: list[Seen] = []
+        others: list[tuple[Found, EventLine]] = []
+        trusts: dict[str, tuple[Found, Event]] = {}
+        for item in found:
+            line = classify(item.raw)
+            if isinstance(line, NotAnEvent):
+                loaded.read += 1
+                loaded.problems.append(Problem(item.obj, item.number, "", line.reason))
+                seen.append(Seen(None, Check(False, line.reason), item.obj, item.number))
+            elif isinstance(line, EventLine):
+                loaded.read += 1
+                event = decode(line)
+                if isinstance(event, Event) and isinstance(event.body, Trust):
+                    self._trust_line(loaded, item, line, event, trusts, seen)
+                else:
+                    others.append((item, line))
+        self._resolve(loaded, trusts, base, now, seen)
+        verified = self._verify(loaded, others, now, seen)
+        loaded.events = (base.checkpoint.events if base else 0) + len(verified) + len(trusts)
+        for good in verified:
+            if good.event.clock > loaded.events + SLACK:
+                loaded.problems.append(Problem(good.event.commit, 0, good.event.id, (
+                    f"clock {good.event.clock} is far beyond the {loaded.events} events of "
+                    "the ledger")))
+            else:
+                loaded.state.apply(good)
         loaded.problems.sort(key=lambda p: (p.commit, p.line))
+        if keep != 0:
+            ordered = heapq.nlargest(len(seen) if keep is None else keep, seen,
+                                     key=lambda s: s.event.order if s.event else (0, ""))
+            loaded.seen = ordered[::-1]
 
-    def _read_line(self, loaded: Loaded, obj: str, number: int, raw: bytes,
-                   now: datetime) -> Seen | None:
-        line = classify(raw)
-        if isinstance(line, NotAnEvent):
-            loaded.read += 1
-            loaded.problems.append(Problem(obj, number, "", line.reason))
-            return Seen(None, Check(False, line.reason), obj, number)
-        if not isinstance(line, EventLine):
-            return None
-        loaded.read += 1
-        outcome = check_line(obj, line, self.verifier, now)
-        verified = outcome.verified
-        if verified is not None:
-            loaded.state.apply(verified)
+    def _trust_line(self, loaded: Loaded, item: Found, line: EventLine, event: Event,
+                    trusts: dict[str, tuple[Found, Event]], seen: list[Seen]) -> None:
+        if event.is_root:
+            loaded.roots.add(event.id)
+        problem = keyed(event, line, item.obj)
+        if problem:
+            loaded.problems.append(Problem(item.obj, item.number, line.key_id, problem))
+            seen.append(Seen(event, Check(False, problem), item.obj, item.number))
         else:
-            problem = Problem(obj, number, line.key_id, outcome.check.reason)
-            (loaded.newer if outcome.newer else loaded.problems).append(problem)
-        return Seen(outcome.event, outcome.check, obj, number)
+            trusts[event.id] = (item, event)
 
-    def _find_checkpoint(self, head: str, now: datetime) -> tuple[str | None, State | None, int]:
-        queue, visited, depth = deque([(head, 0)]), {head}, 0
+    def _resolve(self, loaded: Loaded, trusts: dict[str, tuple[Found, Event]],
+                 base: _Base | None, now: datetime, seen: list[Seen]) -> None:
+        if not self.anchor.ledger:
+            loaded.trust = from_file(self.anchor)
+            why = "a trust event, but the configuration names no ledger"
+            rejected = {event.id: why for _item, event in trusts.values()}
+        else:
+            chain = base.checkpoint.trust.chain if base else ()
+            loaded.roots.update(e.id for e in chain if e.is_root)
+            loaded.trust, refused = resolve(
+                self.anchor, [*chain, *(e for _i, e in trusts.values())], now)
+            rejected = {r.event.id: r.reason for r in refused}
+            if loaded.trust is None:
+                rejected.update({e.id: "the trust chain has no verified root"
+                                 for _i, e in trusts.values()})
+        for item, event in trusts.values():
+            reason = rejected.get(event.id, "")
+            if reason:
+                loaded.problems.append(Problem(item.obj, item.number, event.id, reason))
+            seen.append(Seen(event, Check(not reason, reason), item.obj, item.number))
+
+    def _verify(self, loaded: Loaded, others: list[tuple[Found, EventLine]], now: datetime,
+                seen: list[Seen]) -> list[Verified]:
+        verified = []
+        for item, line in others:
+            if loaded.trust is None:
+                outcome = Outcome(None, Check(False, "the ledger's trust cannot be established"))
+            else:
+                outcome = check_line(item.obj, line, loaded.trust, self.anchor.ledger, now)
+            seen.append(Seen(outcome.event, outcome.check, item.obj, item.number))
+            good = outcome.verified
+            if good is not None:
+                verified.append(good)
+                continue
+            problem = Problem(item.obj, item.number, line.key_id, outcome.check.reason)
+            (loaded.newer if outcome.newer else loaded.problems).append(problem)
+        return verified
+
+    def _find_checkpoint(self, head: str, now: datetime) -> _Base | None:
+        queue, visited = deque([head]), {head}
         lines = _Lines(self.store)
         while queue and len(visited) <= MAX_WALK:
-            commit, depth = queue.popleft()
+            commit = queue.popleft()
             message, parents, tree = self.store.commit_info(commit)
             parsed = checkpoint.parse(message)
             if parsed is not None:
                 def in_notes(event: Event, text: str, at: str = commit) -> bool:
                     return text.encode("utf-8") in lines.of(at, event.commit)
 
-                state = checkpoint.read(parsed, tree, self.verifier, now, in_notes)
-                if state is not None:
-                    return commit, state, depth
+                found = checkpoint.read(parsed, tree, self.anchor, now, in_notes)
+                if found is not None:
+                    return _Base(commit, found)
             for parent in parents:
                 if parent not in visited:
                     visited.add(parent)
-                    queue.append((parent, depth + 1))
-        return None, None, depth + 1
+                    queue.append(parent)
+        return None

@@ -146,7 +146,7 @@ def _stopped(state: State, facts: CiBuild, rules: Rules,
         source = " (GitLab CI_DEPLOY_FREEZE)" if facts.deploy_freeze else ""
         return ["inside a deploy freeze" + source], until
     claim = state.active_claim(now)
-    if claim is not None and not owns(facts, claim):
+    if claim is not None:
         assert isinstance(claim.body, Claim)
         who = claim.by.describe() or "another build"
         return [f"{who} holds the deploy lease on {claim.commit[:12]}"], claim.body.expires
@@ -167,12 +167,6 @@ def _outside_window(facts: CiBuild, rules: Rules, now: datetime) -> list[str]:
         reasons.append(f"{facts.event} builds may not start expensive work "
                        f"(expensive_on: {', '.join(rules.expensive_on) or 'nothing'})")
     return reasons
-
-
-def owns(facts: CiBuild, claim: Event) -> bool:
-    """Whether ``claim`` is this build's own lease (it does not block it)."""
-    return bool(facts.build) and (claim.by.provider, claim.by.build) == (facts.provider,
-                                                                       facts.build)
 
 
 def _reason(event: Event) -> str:

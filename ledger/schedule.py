@@ -114,6 +114,13 @@ class Schedule:
     holidays: frozenset[date] = frozenset()
     freezes: tuple[Interval, ...] = ()
     min_quiet: timedelta = timedelta(hours=1)
+    also: tuple[Schedule, ...] = ()  # schedules whose busy time counts too (``stricter``)
+
+    def stricter(self, other: Schedule) -> Schedule:
+        """Busy when either is, frozen when either is, the longer ``min_quiet``: each keeps its
+        own zone and holidays, so a holiday counts only where both have it."""
+        return Schedule(self.zone, self.busy, self.holidays, (*self.freezes, *other.freezes),
+                        max(self.min_quiet, other.min_quiet), (*self.also, other))
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
@@ -134,6 +141,8 @@ class Schedule:
             if day not in self.holidays:
                 for window in self.busy:
                     raw += window.intervals(day, self.zone)
+        for other in self.also:
+            raw += other.busy_intervals(start, days)
         return _merge(raw)
 
     def busy_at(self, now: datetime) -> Interval | None:

@@ -19,14 +19,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from . import sshsig
 from .allowed_signers import AllowedSigners
 from .errors import SigningKeyError
+from .ids import LEGACY_NAMESPACE, RIGHTS, namespace
 
-NAMESPACE = "deploy-ledger"
 HMAC_MIN_CHARS = 32
 
 
@@ -40,11 +39,12 @@ class Check:
 
 
 class Signer(Protocol):
-    """Signs payloads; ``method`` is ``ssh`` or ``hmac``."""
+    """Signs payloads as one rights class (``None``: format 1's single namespace)."""
 
     method: str
+    key_name: str  # how errors name the key: its fingerprint or HMAC key id
 
-    def sign(self, payload: bytes) -> str: ...
+    def sign(self, payload: bytes, rights: str | None) -> str: ...
 
 
 class Verifier(Protocol):
@@ -52,7 +52,12 @@ class Verifier(Protocol):
 
     trust_id: str
 
-    def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check: ...
+    def verify(self, payload: bytes, sig: str | None, now: datetime,
+               rights: str | None, *, legacy: bool = False) -> Check:
+        """Whether ``sig`` is a good signature over ``payload`` by a key that may sign events of
+        class ``rights`` (None: of some class) now; ``legacy`` also accepts format 1's single
+        namespace."""
+        ...
 
     def stable_interval(self, now: datetime) -> tuple[datetime | None, datetime | None]: ...
 
@@ -84,7 +89,7 @@ class SshSigner:
         key = sshsig.read_private_key(key_value(env, name), name)
         self._key = key
         self.public_blob = sshsig.ed25519_blob(key.public_key().public_bytes_raw())
-        self.fingerprint = sshsig.key_fingerprint(self.public_blob)
+        self.fingerprint = self.key_name = sshsig.key_fingerprint(self.public_blob)
 
     def __repr__(self) -> str:
         return f"SshSigner({self.fingerprint})"
@@ -93,8 +98,9 @@ class SshSigner:
         """The ``ssh-ed25519 AAAA…`` public key text."""
         return "ssh-ed25519 " + base64.b64encode(self.public_blob).decode()
 
-    def sign(self, payload: bytes) -> str:
-        blob = sshsig.sign(self._key, self.public_blob, payload, NAMESPACE)
+    def sign(self, payload: bytes, rights: str | None) -> str:
+        space = namespace(rights) if rights else LEGACY_NAMESPACE
+        blob = sshsig.sign(self._key, self.public_blob, payload, space)
         return "ssh:" + base64.b64encode(blob).decode()
 
 
@@ -105,7 +111,8 @@ class SshVerifier:
         self.allowed = allowed
         self.trust_id = "ssh:" + allowed.digest
 
-    def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check:
+    def verify(self, payload: bytes, sig: str | None, now: datetime,
+               rights: str | None, *, legacy: bool = False) -> Check:
         value = _unwrap(sig, "ssh")
         if isinstance(value, Check):
             return value
@@ -113,13 +120,17 @@ class SshVerifier:
             blob = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             return Check(False, "signature is not valid base64")
-        public, namespace, problem = sshsig.verify(blob, payload)
+        public, space, problem = sshsig.verify(blob, payload)
         if problem:
             return Check(False, problem)
-        if namespace != NAMESPACE:
-            return Check(False, f"signature namespace is not {NAMESPACE!r}")
+        expected = {namespace(r) for r in (RIGHTS if rights is None else (rights,))}
+        if legacy:
+            expected.add(LEGACY_NAMESPACE)
+        if space not in expected:
+            return Check(False, f"signature namespace {space[:40]!r} is not "
+                                f"{' or '.join(map(repr, sorted(expected)))}")
         assert public is not None
-        principal, why = self.allowed.lookup(public, NAMESPACE, now)
+        principal, why = self.allowed.lookup(public, space, now)
         if principal is None:
             return Check(False, why)
         return Check(True, signer=principal)
@@ -151,12 +162,13 @@ class HmacSigner:
 
     def __init__(self, env: Mapping[str, str], name: str) -> None:
         self._secret = hmac_secret(env, name)
-        self.key_id = hmac_key_id(self._secret)
+        self.key_id = self.key_name = hmac_key_id(self._secret)
 
     def __repr__(self) -> str:
         return f"HmacSigner({self.key_id})"
 
-    def sign(self, payload: bytes) -> str:
+    def sign(self, payload: bytes, rights: str | None) -> str:
+        # An HMAC secret has no rights (LEDGER.md §3.5): whoever holds it signs every class.
         digest = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
         return f"hmac:{self.key_id}:{digest}"
 
@@ -172,7 +184,8 @@ class HmacVerifier:
             self._secret, self._why = None, str(exc)
         self.trust_id = "hmac:" + (hmac_key_id(self._secret) if self._secret else "none")
 
-    def verify(self, payload: bytes, sig: str | None, now: datetime) -> Check:
+    def verify(self, payload: bytes, sig: str | None, now: datetime,
+               rights: str | None, *, legacy: bool = False) -> Check:
         rest = _unwrap(sig, "hmac")
         if isinstance(rest, Check):
             return rest
@@ -203,10 +216,3 @@ def generate_hmac_secret() -> str:
     """A new HMAC secret: 256 random bits, base64url on one line."""
     return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
 
-
-def make_verifier(method: str, allowed_signers: Path, key_env: str,
-                  env: Mapping[str, str]) -> Verifier:
-    """The verifier a configuration asks for."""
-    if method == "hmac":
-        return HmacVerifier(env, key_env)
-    return SshVerifier(AllowedSigners.load(allowed_signers))

@@ -24,6 +24,7 @@ from .transport import GIT_TIMEOUT, Git, PushResult
 
 NOTES_REF = "refs/notes/deploys"
 FANOUT_LIMIT = 256
+MAX_HISTORY = 100_000  # commits walked to answer one ancestry question
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")
@@ -87,15 +88,54 @@ class Store:
         return str(self.repo.head.shorthand)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool | None:
-        """Whether ``ancestor`` is reachable from ``descendant``; None when history is missing."""
+        """Whether ``ancestor`` is ``descendant`` or reachable from it; None when this clone's
+        history cannot tell (a commit is missing, or a walk ends at a shallow boundary)."""
         if ancestor == descendant:
             return True
         if not (self.has_object(ancestor) and self.has_object(descendant)):
             return None
-        try:
+        if not self.repo.is_shallow:
             return bool(self.repo.descendant_of(descendant, ancestor))
-        except pygit2.GitError:
+        shallow = set((Path(self.repo.path) / "shallow").read_text().split())
+        for start, goal in ((descendant, ancestor), (ancestor, descendant)):
+            found, cut = self._reach(start, goal, shallow)
+            if found:
+                return start == descendant
+            if not cut:
+                return False if start == descendant else None
+        return None
+
+    def _reach(self, start: str, goal: str, shallow: set[str]) -> tuple[bool, bool]:
+        # (goal reached from start, the walk stopped at a shallow boundary)
+        cut = False
+        try:
+            for count, commit in enumerate(self.repo.walk(pygit2.Oid(hex=start))):
+                oid = str(commit.id)
+                if oid == goal:
+                    return True, cut
+                cut = cut or oid in shallow
+                if count > MAX_HISTORY:
+                    return False, True
+        except (KeyError, pygit2.GitError):  # a parent this clone does not have
+            return False, True
+        return False, cut
+
+    def fetch_commits(self, commits: list[str], depth: int) -> bool:
+        """Fetch ``commits`` and ``depth`` generations of their history from the remote (no ref
+        moves); False when the remote would not give them."""
+        return self.git.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
+                            f"--depth={depth}", self.remote, *commits,
+                            check=False).returncode == 0
+
+    def file_at(self, commit: str, path: str) -> bytes | None:
+        """The content of ``path`` in ``commit``'s tree (None when absent)."""
+        if not self.has_object(commit):
+            raise RepositoryError(f"commit {commit[:12]} is not in this repository")
+        try:
+            entry = self.repo[commit].peel(pygit2.Tree)[path]
+        except KeyError:
             return None
+        return self.blob(entry.id) if entry.type_str == "blob" else None
 
     def tree_files(self, commit: str) -> Iterator[tuple[str, str]]:
         """(path, object id) of every file and submodule (gitlink) in the commit's tree; paths

@@ -2,9 +2,10 @@
 count. ``Verified`` can only be made here, and ``fold`` accepts nothing else, so no caller can
 fold an unverified event by mistake.
 
-An event line counts when its payload decodes (LEDGER.md §2.3, §2.4), the id and clock in its key
-are the payload's own, it is attached to the commit it is about, and its signature verifies under
-the trust in force (§3). A line that verifies but has a newer format version than this reader
+An event line counts when its payload decodes (LEDGER.md §2.3, §2.4), it belongs to this ledger
+(its format and identity), the id and clock in its key are the payload's own, it is attached to
+the commit it is about, and its signature verifies, with the rights its type needs, under the
+trust in force (§3). A line that verifies but has a newer format version than this reader
 understands is reported as such: the caller fails closed ("upgrade deploy-ledger").
 """
 
@@ -16,14 +17,16 @@ from datetime import datetime
 from .errors import FormatError, VersionError
 from .events import Event, decode_payload
 from .notes import EventLine
-from .signing import Check, Verifier
+from .signing import Check
+from .trust import TrustState
 
 _SEAL = object()
 
 
 @dataclass(frozen=True)
 class Verified:
-    """An event whose signature, id, clock and place were checked; made only by this module."""
+    """An event whose signature, rights, identity, id, clock and place were checked; made only
+    by this module."""
 
     event: Event
     signer: str
@@ -50,29 +53,55 @@ class Outcome:
         return Verified(self.event, self.check.signer, _SEAL)
 
 
-def check_line(obj: str, line: EventLine, verifier: Verifier, now: datetime) -> Outcome:
-    """Decode and verify one event line of the note attached to object ``obj``."""
-    payload = line.payload.encode("utf-8")
+def decode(line: EventLine) -> Event | Outcome:
+    """The event on a line, or the outcome saying why there is none (a newer format is only
+    reported as such once ``check_line`` has checked its signature)."""
     try:
-        event = decode_payload(line.payload, line.sig)
+        return decode_payload(line.payload, line.sig)
     except VersionError as exc:
-        signed = verifier.verify(payload, line.sig, now)
-        if signed.ok:
-            return Outcome(None, Check(False, f"event of {exc}", signed.signer), newer=True)
-        return Outcome(None, Check(False, f"unverified event of {exc}"))
+        return Outcome(None, Check(False, f"event of {exc}"), newer=True)
     except FormatError as exc:
         return Outcome(None, Check(False, f"malformed event: {exc}"))
+
+
+def check_line(obj: str, line: EventLine, trust: TrustState, ledger: str | None,
+               now: datetime) -> Outcome:
+    """Decode and verify one event line of the note attached to object ``obj``, for the ledger
+    with identity ``ledger`` (None: a format 1 ledger) under ``trust``."""
+    event = decode(line)
+    payload = line.payload.encode("utf-8")
+    if isinstance(event, Outcome):
+        if not event.newer:
+            return event
+        signed = trust.verifier.verify(payload, line.sig, now, None)
+        if signed.ok:
+            return Outcome(None, Check(False, event.check.reason, signed.signer), newer=True)
+        return Outcome(None, Check(False, "unverified " + event.check.reason))
+    problem = _belongs(event, ledger) or keyed(event, line, obj)
+    if problem:
+        return Outcome(event, Check(False, problem))
+    check = trust.verifier.verify(payload, line.sig, now, event.rights,
+                                  legacy=event.version == 1)
+    return Outcome(event, check)
+
+
+def _belongs(event: Event, ledger: str | None) -> str:
+    if ledger is None and event.version > 1:
+        return (f"a format {event.version} event of ledger {(event.ledger or event.id)[:16]}, but "
+                "the configuration names no ledger")
+    if ledger is not None and event.version == 1:
+        return "a format 1 event, from before this ledger had an identity"
+    if ledger is not None and event.ledger != ledger:
+        return f"it belongs to ledger {str(event.ledger)[:16]}, not this one ({ledger[:16]})"
+    return ""
+
+
+def keyed(event: Event, line: EventLine, obj: str) -> str:
+    """Why the line's key or place does not fit its event ("" when it does)."""
     if line.key_id != event.id:
-        return Outcome(event, Check(False, "the id in its key does not match its content"))
+        return "the id in its key does not match its content"
     if line.key_clock != f"{event.clock:010d}":
-        return Outcome(event, Check(False, "the clock in its key differs from its clock field"))
+        return "the clock in its key differs from its clock field"
     if event.commit != obj:
-        return Outcome(event, Check(False, f"it is about {event.commit[:12]} but attached to "
-                                           f"{obj[:12]}"))
-    return Outcome(event, verifier.verify(payload, line.sig, now))
-
-
-def vouched(event: Event, signer: str) -> Verified:
-    """An event retained by a checkpoint whose own signature and binding were checked
-    (``checkpoint.read``); the checkpoint vouches for it."""
-    return Verified(event, signer, _SEAL)
+        return f"it is about {event.commit[:12]} but attached to {obj[:12]}"
+    return ""

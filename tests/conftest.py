@@ -59,7 +59,7 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> Keys:
 
 def make_writer(path: Path, keys: Keys, *, signed: bool = True) -> Writer:
     """A writer on the repository at ``path``, trusting ``keys`` (and signing with them)."""
-    reader = Reader(Store.discover(path, os.environ), keys.verifier())
+    reader = Reader(Store.discover(path, os.environ), keys.anchor(path.parent))
     return Writer(reader, SshSigner(os.environ, KEY_ENV) if signed else None,
                   sleep=lambda _s: None)
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from ledger.allowed_signers import AllowedSigners
 from ledger.events import Event
 from ledger.notes import EventLine, classify
-from ledger.signing import HmacSigner, HmacVerifier, SshVerifier
+from ledger.signing import HmacSigner, SshVerifier
 from ledger.sshsig import generate_ed25519
+from ledger.trust import Anchor, from_file
 from ledger.verify import Verified, check_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,20 +41,24 @@ CI_PREFIXES = ("TRAVIS", "GITHUB_", "GITLAB", "CI_", "DEPLOY_LEDGER")
 HMAC_ENV = {"TEST_HMAC": "a test secret of more than thirty-two characters"}
 
 
+HMAC_ANCHOR = Anchor(None, "hmac", HMAC_ENV, "TEST_HMAC", Path("/nonexistent"))
+
+
 def hmac_signed(event: Event) -> Event:
     """``event`` signed with the tests' HMAC secret."""
-    return event.with_sig(HmacSigner(HMAC_ENV, "TEST_HMAC").sign(event.payload.encode()))
+    return event.with_sig(HmacSigner(HMAC_ENV, "TEST_HMAC").sign(event.payload.encode(), None))
 
 
 def trusted(*events: Event, now: datetime = datetime(2026, 11, 23, tzinfo=timezone.utc),
             ) -> list[Verified]:
-    """Events through the real verifying read path (signed with the tests' HMAC secret)."""
-    verifier = HmacVerifier(HMAC_ENV, "TEST_HMAC")
+    """Format 1 events through the real verifying read path (signed with the tests' HMAC
+    secret)."""
+    trust = from_file(HMAC_ANCHOR)
     out = []
     for event in events:
         line = classify(hmac_signed(event).line().encode())
         assert isinstance(line, EventLine)
-        verified = check_line(event.commit, line, verifier, now).verified
+        verified = check_line(event.commit, line, trust, None, now).verified
         assert verified is not None
         out.append(verified)
     return out
@@ -162,12 +167,21 @@ class Keys:
         self.private, self.public = generate_ed25519()
         self.identity = identity
 
-    def allowed(self, options: str = 'namespaces="deploy-ledger"') -> str:
+    def allowed(self, options: str = 'namespaces="deploy-ledger.*"') -> str:
         return f"{self.identity} {options} {self.public}\n".replace("  ", " ")
 
     def verifier(self, *others: Keys) -> SshVerifier:
         text = "".join(k.allowed() for k in (self, *others))
         return SshVerifier(AllowedSigners.parse(text))
+
+    def anchor(self, where: Path, *others: Keys, text: str | None = None,
+               ledger: str | None = None) -> Anchor:
+        """A format 1 anchor (or one naming ``ledger``) trusting these keys, through a file."""
+        path = where / f"allowed_signers.{len(list(where.glob('allowed_signers.*')))}"
+        legacy = 'namespaces="deploy-ledger"'  # format 1's one namespace: every class
+        path.write_text(text if text is not None else
+                        "".join(k.allowed(legacy) for k in (self, *others)))
+        return Anchor(ledger, "ssh", {}, KEY_ENV, path)
 
 
 class Project:
@@ -179,7 +193,7 @@ class Project:
         self.keys = keys
         self.ran = base / "ran.log"
         (self.work / "deploy-ledger.toml").write_text(
-            'timezone = "Europe/Amsterdam"\n\n'
+            'ledger = ""\ntimezone = "Europe/Amsterdam"\n\n'
             f'[work.migrate]\npaths = ["**/migrations/*.py"]\n'
             f'run = "{PY} manage.py migrate"\n\n'
             f'[work.index]\npaths = ["**/search.py", "**/search_indexes.py"]\n'
@@ -195,6 +209,12 @@ class Project:
         git(self.work, "commit", "-q", "-m", "project")
         git(self.work, "push", "-q", "origin", "main")
         self.builds = 0
+        # `init` gives the ledger its identity; the configuration naming it is committed.
+        done = self.cli(self.work, "init")
+        assert done.returncode == 0, done.stderr
+        self.ledger = (self.work / "deploy-ledger.toml").read_text().split('"')[1]
+        git(self.work, "commit", "-q", "-am", "deploy-ledger identity")
+        git(self.work, "push", "-q", "origin", "main")
 
     def env(self, **extra: str) -> dict[str, str]:
         env = clean_env()
@@ -243,7 +263,9 @@ def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: st
     from ledger.store import Store
 
     store = Store.discover(path, os.environ)
-    writer = Writer(Reader(store, SshVerifier(AllowedSigners.parse(allowed))),
+    signers = Path(out + ".allowed")
+    signers.write_text(allowed)
+    writer = Writer(Reader(store, Anchor(None, "ssh", {}, KEY_ENV, signers)),
                     SshSigner(os.environ, KEY_ENV))
     head = store.resolve("HEAD")
     ids = []

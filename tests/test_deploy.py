@@ -22,13 +22,17 @@ NIGHT = datetime(2026, 11, 23, 23, 0, tzinfo=AMS)
 def repo(tmp_path: Path, keys: Keys) -> Path:
     _origin, work = make_origin(tmp_path)
     (work / "deploy-ledger.toml").write_text(
-        'timezone = "Europe/Amsterdam"\n'
+        'ledger = ""\ntimezone = "Europe/Amsterdam"\n'
         '[work.migrate]\npaths = ["**/migrations/*.py"]\nrun = "exit 0"\n'
         '[work.index]\npaths = ["**/search.py"]\n')
     (work / ".deploy-ledger").mkdir()
     (work / ".deploy-ledger" / "allowed_signers").write_text(keys.allowed())
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "config")
+    git(work, "push", "-q", "origin", "main")
+    ctx = Context(work, env=os.environ, clock=lambda: NIGHT - timedelta(days=1))
+    setup.identity(ctx)
+    git(work, "commit", "-q", "-am", "identity")
     git(work, "push", "-q", "origin", "main")
     ctx = Context(work, env=os.environ, clock=lambda: NIGHT - timedelta(days=1))
     setup.baseline(ctx, ctx.facts("HEAD"))
@@ -149,5 +153,5 @@ def test_help_and_keygen_do_not_import_pygit2(tmp_path: Path) -> None:
     keygen = subprocess.run([sys.executable, "-m", "cli", "keygen"], capture_output=True,
                             text=True, env=clean_env(), cwd=tmp_path)
     assert "BEGIN OPENSSH PRIVATE KEY" in keygen.stdout
-    assert 'deploy-ledger-ci namespaces="deploy-ledger" ssh-ed25519 ' in keygen.stdout
+    assert 'deploy-ledger-ci namespaces="deploy-ledger.*" ssh-ed25519 ' in keygen.stdout
     assert KEY_ENV in keygen.stdout

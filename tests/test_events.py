@@ -24,6 +24,7 @@ from ledger.events import (
     Release,
     Require,
     Text,
+    Trust,
     decode_payload,
     event_type,
     new_event,
@@ -44,7 +45,10 @@ BODIES: list[Body] = [
     Release("all clear"),
     Approve(T + timedelta(hours=3), "CTO said so"),
     Require("index", "schema changed by hand"),
+    Trust(('ci@example.com namespaces="deploy-ledger.*" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI'
+           'Jw7sNuSBODKQWsOSpsDwbiSFJsoUVsexaY1el4B7Jk0',), "init"),
 ]
+LEDGER = "a" * 32
 
 
 def parse(line: str) -> Event:
@@ -53,19 +57,22 @@ def parse(line: str) -> Event:
     return decode_payload(found.payload, found.sig)
 
 
+@pytest.mark.parametrize("ledger", [None, LEDGER], ids=["format1", "format2"])
 @pytest.mark.parametrize("body", BODIES, ids=lambda b: b.TYPE)
-def test_round_trip_every_type(body: Body) -> None:
-    event = new_event(body, clock=7, time=T, commit=C1, by=CI).with_sig("ssh:QUJD")
+def test_round_trip_every_type(body: Body, ledger: str | None) -> None:
+    by = CI if ledger is None else Author("travis", "812", CI.url, job="991")
+    event = new_event(body, clock=7, time=T, commit=C1, by=by, ledger=ledger).with_sig("ssh:QUJD")
     line = event.line()
     assert "\n" not in line
     back = parse(line)
-    assert back.body == body
-    assert (back.clock, back.time, back.commit, back.by, back.sig) == (7, T, C1, CI, "ssh:QUJD")
+    assert back.body == body and back.ledger == ledger
+    assert back.version == (1 if ledger is None else 2)
+    assert (back.clock, back.time, back.commit, back.by, back.sig) == (7, T, C1, by, "ssh:QUJD")
     assert back.payload == event.payload and back.id == event.id and back.line() == line
     # The line is valid TOML on its own and the signature is outside the payload.
     parsed = tomllib.loads(line)["event"]
     assert list(parsed) == [f"0000000007-{event.id}"]
-    assert "sig" not in event.payload
+    assert "sig = " not in event.payload
 
 
 def test_every_registered_type_has_a_round_trip_test() -> None:
@@ -111,7 +118,25 @@ def _payload_with(edit: str, replacement: str, body: Body = Hold("x")) -> str:
 
 def test_version_is_checked_before_anything_else() -> None:
     with pytest.raises(VersionError, match="upgrade deploy-ledger to read this ledger"):
-        decode_payload(_payload_with("v = 1, type = \"hold\"", "v = 2, type = \"teleport\""))
+        decode_payload(_payload_with("v = 1, type = \"hold\"", "v = 3, type = \"teleport\""))
+
+
+def test_format_2_names_the_ledger_and_the_job() -> None:
+    by = Author("github", "5", job="5-1-deploy")
+    event = new_event(Hold("x"), clock=1, time=T, commit=C1, by=by, ledger=LEDGER)
+    assert f'commit = "{C1}", ledger = "{LEDGER}", by = {{ provider = "github", build = "5", ' \
+           'job = "5-1-deploy" }' in event.payload
+    # Format 1 has neither: the job is left out, and a ledger or job field is unknown to it.
+    old = new_event(Hold("x"), clock=1, time=T, commit=C1, by=by)
+    assert "job" not in old.payload and "ledger" not in old.payload and old.version == 1
+    with pytest.raises(FormatError, match="field 'by'"):
+        decode_payload(old.payload.replace('build = "5"', 'build = "5", job = "1"'))
+    with pytest.raises(FormatError, match="unknown field 'ledger'"):
+        decode_payload(old.payload.replace("by = {", f'ledger = "{LEDGER}", by = {{'))
+    with pytest.raises(FormatError, match="only a root trust event has an empty 'ledger'"):
+        decode_payload(event.payload.replace(LEDGER, ""))
+    with pytest.raises(FormatError, match="field 'ledger'"):
+        decode_payload(event.payload.replace(LEDGER, "xyz"))
 
 
 @pytest.mark.parametrize(("edit", "replacement", "error", "message"), [
@@ -120,7 +145,7 @@ def test_version_is_checked_before_anything_else() -> None:
     ('reason = "x"', "reason = 1", FormatError, "field 'reason' must be a string"),
     (', reason = "x"', "", FormatError, "missing field 'reason'"),
     ("clock = 1,", "clock = 0,", FormatError, "clock must be an integer from 1"),
-    ("clock = 1,", "clock = 9007199254740992,", FormatError, "clock must be"),
+    ("clock = 1,", "clock = 9007199254740993,", FormatError, "clock must be"),
     ("v = 1", "v = true", FormatError, "format version"),
     (f'commit = "{C1}"', 'commit = "ABC"', FormatError, "field 'commit'"),
     ('time = "2026-11-23T09:00:00Z"', 'time = "yesterday"', FormatError, "field 'time'"),
@@ -137,6 +162,7 @@ def test_bad_fields(edit: str, replacement: str, error: type[Exception], message
     (Deployed((), {}, claim="f" * 32), "f" * 32, "f" * 31, "claim"),
     (Require("index", "r"), '"index"', '"in dex"', "kind"),
     (Claim(("migrate",), T), '["migrate"]', '["migrate", 3]', "ops"),
+    (BODIES[-1], "ci@example.com", "ci@example.com bogus=1", "signers"),
 ])
 def test_field_values_are_checked(body: Body, edit: str, replacement: str, field: str) -> None:
     with pytest.raises(FormatError, match=f"field '{field}' must be"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from helpers import PY, Project, git
@@ -75,11 +74,11 @@ def _signed(project: Project, payload_edit: tuple[str, str], sign: bool) -> str:
 
     head = git(project.work, "rev-parse", "HEAD").strip()
     event = new_event(Hold("x"), clock=9, time=datetime(2026, 11, 23, tzinfo=timezone.utc),
-                      commit=head, by=Author(human="h"))
+                      commit=head, by=Author(human="h"), ledger=project.ledger)
     payload = event.payload.replace(*payload_edit)
     line = f"event.0000000009-{payload_id(payload)} = {payload}"
     if sign:
-        sig = SshSigner(project.env(), "DEPLOY_LEDGER_KEY").sign(payload.encode())
+        sig = SshSigner(project.env(), "DEPLOY_LEDGER_KEY").sign(payload.encode(), "people")
         line = f'{line[:-2]}, sig = "{sig}" }}'
     return line
 
@@ -92,14 +91,14 @@ def append_note(project: Project, line: str) -> None:
 
 
 def test_a_verified_event_of_a_newer_format_fails_closed(project: Project) -> None:
-    append_note(project, _signed(project, ("v = 1", "v = 2"), sign=True))
+    append_note(project, _signed(project, ("v = 2", "v = 3"), sign=True))
     result = decide_at_night(project)
-    assert_fails_closed(result, "format version 2", "upgrade deploy-ledger to read this ledger")
+    assert_fails_closed(result, "format version 3", "upgrade deploy-ledger to read this ledger")
 
 
 @pytest.mark.parametrize(("edit", "sign"), [
-    (("v = 1", "v = 2"), False),  # a newer format, but nobody trusted wrote it
-    (('type = "hold"', 'type = "teleport"'), True),  # a type format 1 does not have
+    (("v = 2", "v = 3"), False),  # a newer format, but nobody trusted wrote it
+    (('type = "hold"', 'type = "teleport"'), True),  # a type format 2 does not have
     (('reason = "x"', 'reason = "x", colour = "red"'), True),
 ])
 def test_unreadable_or_unverified_events_are_ignored(project: Project, edit: tuple[str, str],
@@ -124,12 +123,17 @@ def test_remote_refusing_pushes(project: Project) -> None:
     assert project.ran_ops() == []  # no lease, no deploy
 
 
-def test_missing_ledger_on_the_remote_is_a_first_run(project: Project, tmp_path: Path) -> None:
+def test_a_ledger_missing_on_the_remote_is_never_a_first_run(project: Project) -> None:
     git(project.origin, "update-ref", "-d", "refs/notes/deploys")
     build, travis = project.travis_clone("push")
     result = project.cli(build, "decide", "--now", "2026-11-23T10:00", **travis)
-    assert result.returncode == 3 and result.stdout.startswith("wait")
-    assert "live:        unknown" in result.stdout  # everything with files is pending
+    assert_fails_closed(result, "origin has no refs/notes/deploys, but deploy-ledger.toml names "
+                                f"ledger {project.ledger}: restore it from any clone that has it")
+    # A clone that has it puts it back.
+    restored = project.cli(project.work, "sync")
+    assert restored.returncode == 0, restored.stderr
+    again = project.cli(build, "decide", "-q", "--now", "2026-11-23T23:00", **travis)
+    assert again.stdout == "deploy-expensive\n"
 
 
 def test_detached_head_outside_ci_skips(project: Project) -> None:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from helpers import ROOT, git
 
-from ledger.allowed_signers import AllowedSigners
 from ledger.replay import Reader
-from ledger.signing import SshVerifier
 from ledger.store import NOTES_REF, Store
+from ledger.trust import Anchor
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -23,8 +22,8 @@ def test_a_ledger_written_by_0_1_0(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     git(tmp_path, "init", "-q", str(repo))
     git(repo, "fetch", "-q", str(FIXTURES / "ledger-v1.bundle"), f"{NOTES_REF}:{NOTES_REF}")
-    verifier = SshVerifier(AllowedSigners.parse((FIXTURES / "allowed_signers").read_text()))
-    reader = Reader(Store.discover(repo, os.environ), verifier)
+    anchor = Anchor(None, "ssh", {}, "DEPLOY_LEDGER_KEY", FIXTURES / "allowed_signers")
+    reader = Reader(Store.discover(repo, os.environ), anchor)
     now = datetime.fromisoformat(expected["now"])
     full = reader.load(now, full=True, keep=None)
     assert (full.problems, full.newer, full.removals) == ([], [], [])

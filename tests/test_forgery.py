@@ -12,7 +12,6 @@ from helpers import Keys, git, make_origin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.allowed_signers import AllowedSigners
 from ledger.ci import CiBuild
 from ledger.events import (
     Approve,
@@ -32,7 +31,7 @@ from ledger.notes import render as render_note
 from ledger.replay import Problem, Reader
 from ledger.rules import Pending, Rules, decide
 from ledger.schedule import Schedule, Window
-from ledger.signing import SshSigner, SshVerifier
+from ledger.signing import SshSigner
 from ledger.store import NOTES_REF, Store
 
 AMS = __import__("zoneinfo").ZoneInfo("Europe/Amsterdam")
@@ -61,9 +60,9 @@ class Forger:
         self.trusted, self.mallory, self.expired = Keys("ci@x"), Keys("mallory@x"), Keys("old@x")
         self.env = {"TRUSTED_KEY": self.trusted.private, "MALLORY_KEY": self.mallory.private,
                     "EXPIRED_KEY": self.expired.private}
-        allowed = (self.trusted.allowed()
+        allowed = (self.trusted.allowed('namespaces="deploy-ledger"')
                    + self.expired.allowed('namespaces="deploy-ledger",valid-before="20261101Z"'))
-        self.verifier = SshVerifier(AllowedSigners.parse(allowed))
+        self.anchor = self.trusted.anchor(tmp, text=allowed)
         _origin, self.work = make_origin(tmp)
         self.store = Store.discover(self.work, os.environ)
 
@@ -71,7 +70,7 @@ class Forger:
         event = new_event(body, clock=clock, time=NOW, commit=commit, by=Author("travis", "1"))
         if key is None:
             return event
-        return event.with_sig(SshSigner(self.env, key).sign(event.payload.encode()))
+        return event.with_sig(SshSigner(self.env, key).sign(event.payload.encode(), None))
 
     def forge(self, how: str, body: Body, clock: int, commit: str) -> str:
         if how == "mallory":
@@ -98,7 +97,7 @@ class Forger:
 
     def verdict(self, notes: dict[str, list[str]]) -> tuple[tuple[object, ...], list[Problem]]:
         self.write(notes)
-        loaded = Reader(self.store, self.verifier).load(NOW, full=True)
+        loaded = Reader(self.store, self.anchor).load(NOW, full=True)
         state = loaded.state
         live = state.live_work().get("migrate", "none")
         pending = [Pending("migrate", "changed")] if live != F2 else []
@@ -154,7 +153,7 @@ def test_verify_names_each_kind_of_forgery(tmp_path: Path) -> None:
                           forger.forge("flipped", Hold("y"), 5, COMMITS[2]),
                           forger.forge("unsigned", Hold("z"), 6, COMMITS[2])]}
     forger.write(notes)
-    problems = Reader(forger.store, forger.verifier).load(NOW, full=True).problems
+    problems = Reader(forger.store, forger.anchor).load(NOW, full=True).problems
     reasons = sorted(p.reason.split(" (")[0] for p in problems)
     assert len(problems) == 6
     assert any(r.startswith(f"it is about {COMMITS[0][:12]} but attached to") for r in reasons)

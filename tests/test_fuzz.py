@@ -22,6 +22,7 @@ from ledger.notes import EventLine, classify, split
 from ledger.schedule import Window, parse_days
 from ledger.signing import HmacVerifier, SshVerifier
 from ledger.timefmt import parse_duration, span
+from ledger.trust import TrustState
 from ledger.verify import check_line
 
 EXAMPLES = int(os.environ.get("DEPLOY_LEDGER_FUZZ_EXAMPLES", "400"))
@@ -36,7 +37,8 @@ VALID = [
     new_event(Hold('quote " backslash \\ tab \t ünï'), clock=1, time=T, commit="c" * 40,
               by=Author(human="x")).with_sig("hmac:abc:00ff").line(),
 ]
-VERIFIERS = [SshVerifier(AllowedSigners.parse("")), HmacVerifier({}, "NO_SUCH_VARIABLE")]
+TRUSTS = [TrustState((), SshVerifier(AllowedSigners.parse(""))),
+          TrustState((), HmacVerifier({}, "NO_SUCH_VARIABLE"))]
 
 
 @st.composite
@@ -62,8 +64,9 @@ def parse_note(blob: bytes) -> None:
     for _number, raw in split(blob):
         line = classify(raw)
         if isinstance(line, EventLine):
-            for verifier in VERIFIERS:
-                check_line("c" * 40, line, verifier, T)
+            for trust in TRUSTS:
+                for ledger in (None, "a" * 32):
+                    check_line("c" * 40, line, trust, ledger, T)
 
 
 def test_valid_lines_come_back_whole() -> None:

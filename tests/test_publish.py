@@ -21,13 +21,12 @@ from helpers import (
     notes_on_origin,
 )
 
-from ledger.allowed_signers import AllowedSigners
 from ledger.errors import PushRejected, RemoteError, SigningKeyError
 from ledger.events import Author, Build, Claim, Deployed, Hold, Release, new_event, payload_id
 from ledger.notes import render as render_note
 from ledger.publish import CHECKPOINT_EVERY, Draft, Writer
 from ledger.replay import Loaded, Reader
-from ledger.signing import SshSigner, SshVerifier
+from ledger.signing import SshSigner
 from ledger.store import NOTES_REF, Store
 
 BY = Author("travis", "1", "https://travis.example/1")
@@ -136,7 +135,7 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
     for i in range(procs):
         path = clone(str(origin), tmp_path / f"w{i}")
         workers.append(ctx.Process(target=append_worker, args=(
-            str(path), rounds, barrier, keys.private, keys.allowed(), i,
+            str(path), rounds, barrier, keys.private, keys.allowed('namespaces="deploy-ledger"'), i,
             str(tmp_path / f"ids{i}"))))
     for proc in workers:
         proc.start()
@@ -159,7 +158,8 @@ def _tamper(book: Writer, text_edit: tuple[str, str] | None, body: object,
     head = book.store.resolve("HEAD")
     event = new_event(body, clock=50, time=T0, commit=head, by=Author(human="mallory"))  # type: ignore[arg-type]
     if signer_env is not None:
-        event = event.with_sig(SshSigner(os.environ, signer_env).sign(event.payload.encode()))
+        sig = SshSigner(os.environ, signer_env).sign(event.payload.encode(), None)
+        event = event.with_sig(sig)
     line = event.line()
     if text_edit:
         line = fix(line.replace(*text_edit))
@@ -197,16 +197,17 @@ def test_bad_events_change_nothing_and_are_named(tmp_path: Path, keys: Keys,
     assert sorted(reasons.values()) == sorted([
         "the id in its key does not match its content",
         "signature does not match the event",
-        f"key {SshSigner(os.environ, 'MALLORY_KEY').fingerprint} is not in allowed_signers",
+        f"key {SshSigner(os.environ, 'MALLORY_KEY').fingerprint} is not in "
+        f"{book.reader.anchor.signers_file}",
         "unsigned",
     ])
     assert all(p.commit == book.store.resolve("HEAD") for p in after.problems)
     # Our key removed from allowed_signers: its events stop counting.
-    revoked = Reader(book.store, Keys("nobody@example.com").verifier())
+    revoked = Reader(book.store, Keys("nobody@example.com").anchor(tmp_path))
     assert revoked.load(T0, full=True).state.live is None
     # ...and a writer holding it refuses to write what readers would ignore.
     refusing = Writer(revoked, SshSigner(os.environ, KEY_ENV))
-    with pytest.raises(SigningKeyError, match="readers would ignore this hold event: key"):
+    with pytest.raises(SigningKeyError, match="readers would ignore this hold event signed by"):
         refusing.append([draft(book, Hold("ignored"))], T0)
 
 
@@ -221,7 +222,7 @@ def test_checkpoints_make_reads_incremental_and_exact(tmp_path: Path, keys: Keys
     assert full.read == CHECKPOINT_EVERY * 3
     assert quick.state == full.state
     # Another trust configuration cannot use this checkpoint: it replays everything.
-    other = Reader(book.store, Keys("x@y").verifier(keys))
+    other = Reader(book.store, Keys("x@y").anchor(tmp_path, keys))
     assert other.load(T0).read == full.read
     # Lines removed behind our back still count, and the removal is named.
     tip = book.store.tip()
@@ -244,8 +245,7 @@ def test_checkpoints_make_reads_incremental_and_exact(tmp_path: Path, keys: Keys
 def test_checkpoint_expires_with_the_trust_window(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
     allowed = keys.allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
-    book = Writer(Reader(Store.discover(work, os.environ),
-                         SshVerifier(AllowedSigners.parse(allowed))),
+    book = Writer(Reader(Store.discover(work, os.environ), keys.anchor(tmp_path, text=allowed)),
                   SshSigner(os.environ, KEY_ENV))
     for _ in range(CHECKPOINT_EVERY + 1):
         book.record([draft(book)], T0, push=False)
@@ -277,3 +277,25 @@ def test_exclusive_push_lets_exactly_one_claim_land(tmp_path: Path, keys: Keys) 
     assert won is None and calls[0] is None and calls[1] is not None
     claims = [line for line in notes_on_origin(origin) if 'type = "claim"' in line]
     assert len(claims) == 1 and "provider" in claims[0]
+
+
+def test_a_checkpoint_is_not_used_outside_its_validity(tmp_path: Path, keys: Keys,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hold signed by a key that has since expired must not count again through a checkpoint
+    # signed by a key that is still valid.
+    _origin, work = make_origin(tmp_path)
+    brief = Keys("brief@example.com")
+    monkeypatch.setenv("BRIEF_KEY", brief.private)
+    allowed = (keys.allowed('namespaces="deploy-ledger"')
+               + brief.allowed('namespaces="deploy-ledger",valid-before="20261201Z"'))
+    reader = Reader(Store.discover(work, os.environ), keys.anchor(tmp_path, text=allowed))
+    Writer(reader, SshSigner(os.environ, "BRIEF_KEY")).append(
+        [Draft(Hold("by the brief key"), reader.store.resolve("HEAD"), BY)], T0)
+    lasting = Writer(reader, SshSigner(os.environ, KEY_ENV))
+    for i in range(CHECKPOINT_EVERY):
+        lasting.append([Draft(Build({"migrate": fp(i)}), reader.store.resolve("HEAD"), BY)], T0)
+    now = reader.load(T0)
+    assert now.read < CHECKPOINT_EVERY and [h.by.human or h.by.build for h in
+                                             now.state.active_holds()] == ["1"]
+    late = reader.load(T0 + timedelta(days=30))
+    assert late.state.active_holds() == []

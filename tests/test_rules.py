@@ -82,8 +82,10 @@ def test_rule_3_lease() -> None:
     word, reasons = verdict([claim])
     assert word == "wait" and "holds the deploy lease" in reasons[0]
     assert verdict([claim], now=ams(2026, 11, 23, 12))[0] == "deploy"  # expired
-    mine = facts(provider="travis", build="9")
-    assert verdict([claim], facts=mine)[0] == "deploy"  # our own lease
+    # The lease belongs to one deploy, not to a build: another job of the same build (a matrix
+    # leg, a re-run) waits for it too.
+    same_build = facts(provider="travis", build="9", job="other-job")
+    assert verdict([claim], facts=same_build)[0] == "wait"
 
 
 def test_rules_4_and_5() -> None:

@@ -38,7 +38,7 @@ def event_ids(lines: list[str]) -> set[str]:
 def local_ids(path: Path, keys: Keys) -> set[str]:
     from datetime import datetime, timezone
 
-    reader = Reader(Store.discover(path, os.environ), keys.verifier())
+    reader = Reader(Store.discover(path, os.environ), keys.anchor(path.parent))
     loaded = reader.load(datetime.now(timezone.utc), full=True, keep=None)
     return {s.event.id for s in loaded.seen if s.event}
 

@@ -34,24 +34,24 @@ def _event_payload() -> bytes:
 
 
 def _ssh_verify(tmp_path: Path, allowed: str, identity: str, payload: bytes,
-                sig: str) -> subprocess.CompletedProcess[str]:
+                sig: str, space: str = "deploy-ledger.people") -> subprocess.CompletedProcess[str]:
     (tmp_path / "allowed_signers").write_text(allowed)
     (tmp_path / "event").write_bytes(payload)
     (tmp_path / "event.sig").write_text(armor(base64.b64decode(sig.removeprefix("ssh:"))))
     with (tmp_path / "event").open("rb") as stdin:
         return subprocess.run(
             ["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "allowed_signers"), "-I", identity,
-             "-n", "deploy-ledger", "-s", str(tmp_path / "event.sig")],
+             "-n", space, "-s", str(tmp_path / "event.sig")],
             stdin=stdin, capture_output=True, text=True)
 
 
 def test_openssh_accepts_our_signature_and_rejects_a_flipped_byte(tmp_path: Path,
                                                                   keys: Keys) -> None:
     payload = _event_payload()
-    sig = signer().sign(payload)
+    sig = signer().sign(payload, "people")
     ok = _ssh_verify(tmp_path, keys.allowed(), keys.identity, payload, sig)
     assert ok.returncode == 0, ok.stderr
-    assert 'Good "deploy-ledger" signature for ci@example.com' in ok.stdout
+    assert 'Good "deploy-ledger.people" signature for ci@example.com' in ok.stdout
     flipped = bytearray(payload)
     flipped[10] ^= 1
     bad = _ssh_verify(tmp_path, keys.allowed(), keys.identity, bytes(flipped), sig)
@@ -64,37 +64,39 @@ def test_we_accept_what_ssh_keygen_signs(tmp_path: Path, keys: Keys) -> None:
     key_file.chmod(0o600)
     payload = _event_payload()
     signed = subprocess.run(["ssh-keygen", "-Y", "sign", "-f", str(key_file), "-n",
-                             "deploy-ledger"], input=payload, capture_output=True, check=True)
+                             "deploy-ledger.deploy"], input=payload, capture_output=True,
+                            check=True)
     armored = signed.stdout.decode().splitlines()[1:-1]
-    check = keys.verifier().verify(payload, "ssh:" + "".join(armored), NOW)
+    check = keys.verifier().verify(payload, "ssh:" + "".join(armored), NOW, "deploy")
     assert check.ok and check.signer == keys.identity
 
 
 def test_verifier_rules(keys: Keys) -> None:
     payload = _event_payload()
-    sig = signer().sign(payload)
+    sig = signer().sign(payload, "build")
     other = Keys("other@example.com")
-    assert keys.verifier().verify(payload, sig, NOW).ok
-    assert keys.verifier().verify(payload + b" ", sig, NOW).reason == \
+    assert keys.verifier().verify(payload, sig, NOW, "build").ok
+    assert keys.verifier().verify(payload + b" ", sig, NOW, "build").reason == \
         "signature does not match the event"
-    assert "is not in" in other.verifier().verify(payload, sig, NOW).reason
-    assert keys.verifier().verify(payload, None, NOW).reason == "unsigned"
+    assert "is not in" in other.verifier().verify(payload, sig, NOW, "build").reason
+    assert keys.verifier().verify(payload, None, NOW, "build").reason == "unsigned"
     wrong_ns = SshVerifier(AllowedSigners.parse(keys.allowed('namespaces="git"')))
-    assert "namespace" in wrong_ns.verify(payload, sig, NOW).reason
+    assert "may not sign namespace 'deploy-ledger.build'" in wrong_ns.verify(
+        payload, sig, NOW, "build").reason
     no_opts = SshVerifier(AllowedSigners.parse(keys.allowed("")))
-    assert no_opts.verify(payload, sig, NOW).ok
+    assert no_opts.verify(payload, sig, NOW, "build").ok
 
 
 def test_valid_before_and_after(keys: Keys) -> None:
     payload = _event_payload()
-    sig = signer().sign(payload)
+    sig = signer().sign(payload, "build")
     expired = SshVerifier(AllowedSigners.parse(keys.allowed('valid-before="20261101Z"')))
-    assert "not valid" in expired.verify(payload, sig, NOW).reason
+    assert "not valid" in expired.verify(payload, sig, NOW, "build").reason
     future = SshVerifier(AllowedSigners.parse(keys.allowed('valid-after="20270101Z"')))
-    assert not future.verify(payload, sig, NOW).ok
+    assert not future.verify(payload, sig, NOW, "build").ok
     window = SshVerifier(AllowedSigners.parse(
-        keys.allowed('namespaces="deploy-ledger",valid-after="20261101Z",valid-before="20261201Z"')))
-    assert window.verify(payload, sig, NOW).ok
+        keys.allowed('namespaces="deploy-ledger.*",valid-after="20261101Z",valid-before="20261201Z"')))
+    assert window.verify(payload, sig, NOW, "build").ok
     lo, hi = window.stable_interval(NOW)
     assert lo == datetime(2026, 11, 1, tzinfo=timezone.utc)
     assert hi == datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -110,17 +112,17 @@ def test_bad_allowed_signers_is_a_trust_error(keys: Keys) -> None:
 def test_hmac() -> None:
     env = {"SECRET": "  correct horse battery staple, and more  \n"}
     payload = _event_payload()
-    sig = HmacSigner(env, "SECRET").sign(payload)
+    sig = HmacSigner(env, "SECRET").sign(payload, None)
     assert "correct horse" not in sig
-    assert HmacVerifier(env, "SECRET").verify(payload, sig, NOW).ok
+    assert HmacVerifier(env, "SECRET").verify(payload, sig, NOW, None, legacy=True).ok
     # The secret is the text without surrounding whitespace, as UTF-8 bytes.
     stripped = {"SECRET": "correct horse battery staple, and more"}
-    assert HmacVerifier(stripped, "SECRET").verify(payload, sig, NOW).ok
-    assert not HmacVerifier(env, "SECRET").verify(payload + b"x", sig, NOW).ok
+    assert HmacVerifier(stripped, "SECRET").verify(payload, sig, NOW, None, legacy=True).ok
+    assert not HmacVerifier(env, "SECRET").verify(payload + b"x", sig, NOW, None).ok
     other = {"SECRET": "another secret that is long enough, surely"}
-    assert "different HMAC secret" in HmacVerifier(other, "SECRET").verify(payload, sig,
-                                                                            NOW).reason
-    assert "not set" in HmacVerifier({}, "SECRET").verify(payload, sig, NOW).reason
+    assert "different HMAC secret" in HmacVerifier(other, "SECRET").verify(payload, sig, NOW,
+                                                                            None).reason
+    assert "not set" in HmacVerifier({}, "SECRET").verify(payload, sig, NOW, None).reason
 
 
 @pytest.mark.parametrize("secret", ["ab", "x" * 31, "\udcff" * 8])
@@ -128,14 +130,14 @@ def test_short_hmac_secrets_are_refused_without_echoing_them(secret: str) -> Non
     with pytest.raises(SigningKeyError, match="shorter than 32 characters") as info:
         HmacSigner({"SECRET": secret}, "SECRET")
     assert secret not in str(info.value) and info.value.__context__ is None
-    check = HmacVerifier({"SECRET": secret}, "SECRET").verify(b"x", "hmac:a:b", NOW)
+    check = HmacVerifier({"SECRET": secret}, "SECRET").verify(b"x", "hmac:a:b", NOW, None)
     assert not check.ok and secret not in check.reason
 
 
 def test_hmac_secret_with_a_byte_that_is_not_utf8() -> None:
     env = {"SECRET": "a long enough secret with one odd byte: \udcff"}
-    sig = HmacSigner(env, "SECRET").sign(b"payload")
-    assert HmacVerifier(env, "SECRET").verify(b"payload", sig, NOW).ok
+    sig = HmacSigner(env, "SECRET").sign(b"payload", None)
+    assert HmacVerifier(env, "SECRET").verify(b"payload", sig, NOW, None).ok
 
 
 @pytest.mark.parametrize("value", [
@@ -192,19 +194,53 @@ def test_keys_interoperate_with_ssh_keygen(tmp_path: Path, monkeypatch: pytest.M
 
 def test_a_cert_authority_line_is_not_a_direct_signer(keys: Keys) -> None:
     payload = _event_payload()
-    sig = signer().sign(payload)
-    line = keys.allowed('cert-authority,namespaces="deploy-ledger"')
+    sig = signer().sign(payload, "build")
+    line = keys.allowed('cert-authority,namespaces="deploy-ledger.*"')
     ca = SshVerifier(AllowedSigners.parse(line))
-    check = ca.verify(payload, sig, NOW)
+    check = ca.verify(payload, sig, NOW, "build")
     assert not check.ok and "is not in" in check.reason
 
 
-@pytest.mark.parametrize(("namespaces", "allowed"), [
-    ('"deploy-ledger"', True), ('"deploy-*"', True), ('"deploy-ledger?x"', False),
-    ('"git,deploy-ledger"', True), ('"*,!deploy-ledger"', False), ('"git"', False),
+@pytest.mark.parametrize(("namespaces", "rights", "allowed"), [
+    ('"deploy-ledger.*"', "people", True),
+    ('"deploy-ledger.build"', "build", True),
+    ('"deploy-ledger.build"', "deploy", False),
+    ('"deploy-ledger.build,deploy-ledger.deploy"', "deploy", True),
+    ('"deploy-ledger.*,!deploy-ledger.people"', "people", False),
+    ('"deploy-ledger.*,!deploy-ledger.people"', "deploy", True),
+    ('"deploy-*"', "build", True),
+    ('"git"', "build", False),
 ])
-def test_namespaces_are_openssh_pattern_lists(keys: Keys, namespaces: str,
-                                              allowed: bool) -> None:
+def test_rights_are_namespaces_and_ssh_keygen_agrees(tmp_path: Path, keys: Keys, namespaces: str,
+                                                     rights: str, allowed: bool) -> None:
     payload = _event_payload()
-    verifier = SshVerifier(AllowedSigners.parse(keys.allowed(f"namespaces={namespaces}")))
-    assert verifier.verify(payload, signer().sign(payload), NOW).ok is allowed
+    line = keys.allowed(f"namespaces={namespaces}")
+    sig = signer().sign(payload, rights)
+    ours = SshVerifier(AllowedSigners.parse(line)).verify(payload, sig, NOW, rights).ok
+    theirs = _ssh_verify(tmp_path, line, keys.identity, payload, sig, f"deploy-ledger.{rights}")
+    assert ours is allowed and (theirs.returncode == 0) is allowed, theirs.stderr
+
+
+def test_a_signature_of_one_class_is_not_one_of_another(keys: Keys) -> None:
+    payload = _event_payload()
+    sig = signer().sign(payload, "build")
+    check = keys.verifier().verify(payload, sig, NOW, "people")
+    assert not check.ok and "'deploy-ledger.build' is not 'deploy-ledger.people'" in check.reason
+
+
+def test_format_1_lines_and_signatures_keep_working(tmp_path: Path, keys: Keys) -> None:
+    # A line listing format 1's namespace grants every class, as before classes existed (the
+    # one place where ssh-keygen, asked for deploy-ledger.build, would say no).
+    payload = _event_payload()
+    legacy_line = keys.allowed('namespaces="deploy-ledger"')
+    verifier = SshVerifier(AllowedSigners.parse(legacy_line))
+    for rights in ("build", "deploy", "people"):
+        assert verifier.verify(payload, signer().sign(payload, rights), NOW, rights).ok
+    # Format 1 signatures (one namespace) verify only where a format 1 event may be read...
+    old = signer().sign(payload, None)
+    assert verifier.verify(payload, old, NOW, "build", legacy=True).ok
+    assert not verifier.verify(payload, old, NOW, "build").ok
+    # ...and by OpenSSH's rule: a deploy-ledger.* line does not allow deploy-ledger itself.
+    assert not keys.verifier().verify(payload, old, NOW, "build", legacy=True).ok
+    assert _ssh_verify(tmp_path, legacy_line, keys.identity, payload, old,
+                       "deploy-ledger").returncode == 0

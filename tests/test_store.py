@@ -23,7 +23,8 @@ BY = Author("travis", "7")
 
 def signed_line(body: Body, commit: str, clock: int) -> str:
     event = new_event(body, clock=clock, time=NOW, commit=commit, by=BY)
-    return event.with_sig(SshSigner(os.environ, KEY_ENV).sign(event.payload.encode())).line()
+    sig = SshSigner(os.environ, KEY_ENV).sign(event.payload.encode(), None)
+    return event.with_sig(sig).line()
 
 
 def make_blobs(work: Path, count: int) -> list[str]:

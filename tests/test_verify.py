@@ -5,23 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from helpers import HMAC_ENV, hmac_signed
+from helpers import HMAC_ANCHOR, HMAC_ENV, hmac_signed
 
 from ledger.events import Author, Hold, new_event
 from ledger.notes import EventLine, classify
-from ledger.signing import HmacVerifier
+from ledger.trust import from_file
 from ledger.verify import Outcome, check_line
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 C1, C2 = "1" * 40, "2" * 40
-VERIFIER = HmacVerifier(HMAC_ENV, "TEST_HMAC")
+TRUST = from_file(HMAC_ANCHOR)
 EVENT = hmac_signed(new_event(Hold("x"), clock=5, time=T, commit=C1, by=Author(human="h")))
 
 
 def check(text: str, obj: str = C1) -> Outcome:
     line = classify(text.encode())
     assert isinstance(line, EventLine)
-    return check_line(obj, line, VERIFIER, T)
+    return check_line(obj, line, TRUST, None, T)
 
 
 def test_a_good_line_verifies() -> None:
@@ -64,11 +64,11 @@ def test_malformed_and_newer() -> None:
     malformed = check(EVENT.line().replace('reason = "x"', "reason = 7"))
     assert malformed.check.reason == "malformed event: field 'reason' must be a string"
     newer = hmac_signed(new_event(Hold("x"), clock=5, time=T, commit=C1, by=Author(human="h")))
-    payload = newer.payload.replace("v = 1,", "v = 2,")
+    payload = newer.payload.replace("v = 1,", "v = 3,")
     from ledger.events import payload_id
     from ledger.signing import HmacSigner
 
-    sig = HmacSigner(HMAC_ENV, "TEST_HMAC").sign(payload.encode())
+    sig = HmacSigner(HMAC_ENV, "TEST_HMAC").sign(payload.encode(), None)
     line = f'event.0000000005-{payload_id(payload)} = {payload[:-2]}, sig = "{sig}" }}'
     outcome = check(line)
     assert outcome.newer and outcome.verified is None

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..events import Claim, Deployed, Event, Failed
 from ..publish import Draft
 from ..replay import Loaded
-from ..rules import Decision, owns, pending_work
+from ..rules import Decision
 
 Echo = Callable[[str], None]
 
@@ -48,18 +48,20 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
     writer = ctx.writer()
     prints = ctx.start_fingerprints(facts.commit)()
     now = ctx.clock()
-    outcome: dict[str, Decision] = {}
+    judged: dict[str, tuple[Situation, Decision]] = {}
 
     def take_lease(loaded: Loaded) -> list[Draft] | None:
-        situation = Situation(now, loaded, prints, pending_work(loaded.state, prints))
-        decision = outcome["decision"] = ctx.evaluate(situation, facts)
+        ctx.check(loaded)
+        situation = ctx.situation_at(loaded, facts, now, lambda: prints)
+        decision = ctx.evaluate(situation, facts)
+        judged["last"] = (situation, decision)
         if not decision.deploys:
             return None
-        claim = Claim(decision.operations, now + ctx.config.lease)
+        claim = Claim(decision.operations, now + situation.policy.lease)
         return [Draft(claim, facts.commit, ctx.author(facts))]
 
     _loaded, events = writer.push_exclusive(now, take_lease)
-    decision = outcome["decision"]
+    situation, decision = judged["last"]
     if not events:
         return RunResult(decision)
     claim = events[0]
@@ -67,7 +69,8 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
     env = step_env(ctx, decision, facts.commit)
     steps: list[tuple[str, Sequence[str] | str, Path | None]] = [
         ("deploy command", list(command), None)]  # where the user ran us
-    steps += [(f"work {name}", kind.run, ctx.root) for name, kind in ctx.config.work.items()
+    steps += [(f"work {name}", kind.run, ctx.root)
+              for name, kind in situation.policy.work.items()
               if name in decision.operations and kind.run]  # at the repository root
     for label, step, cwd in steps:
         echo(f"deploy-ledger: running {label}")
@@ -78,7 +81,7 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
             failure = Failed(decision.operations, result.failed_step, claim.id)
             writer.record([Draft(failure, facts.commit, ctx.author(facts))], ctx.clock())
             return result
-    work = ctx.start_fingerprints(facts.commit)()
+    work = ctx.start_fingerprints(facts.commit, situation.policy.work)()
     done = Deployed(decision.operations, work, claim.id)
     writer.record([Draft(done, facts.commit, ctx.author(facts))], ctx.clock())
     return result
@@ -95,17 +98,24 @@ def _run_step(step: Sequence[str] | str, env: Mapping[str, str], echo: Echo,
         return 127
 
 
-def check_kinds(ctx: Context, kinds: Sequence[str]) -> None:
+def check_kinds(work: Mapping[str, object], kinds: Sequence[str]) -> None:
     """``UsageError`` unless every kind is configured."""
-    unknown = [k for k in kinds if k not in ctx.config.work]
+    unknown = [k for k in kinds if k not in work]
     if unknown:
-        raise UsageError(f"unknown work kind {unknown[0]!r} "
-                         f"(configured: {', '.join(ctx.config.work)})")
+        raise UsageError(f"unknown work kind {unknown[0]!r} (configured: {', '.join(work)})")
 
 
 def _own_claim(situation: Situation, facts: CiBuild) -> str:
+    # A claim outlives its `run` only when the run was killed; the same CI job may end it.
     claim = situation.loaded.state.open_claim()
-    return claim.id if claim is not None and owns(facts, claim) else ""
+    if claim is None:
+        return ""
+    if claim.version == 1:  # format 1 names no job: the build, as it always did
+        mine = bool(facts.build) and (claim.by.provider, claim.by.build) == (facts.provider,
+                                                                           facts.build)
+    else:
+        mine = bool(facts.job) and claim.by.job == facts.job
+    return claim.id if mine else ""
 
 
 def deployed(ctx: Context, facts: CiBuild, ops: Sequence[str] | None, *,
@@ -115,7 +125,7 @@ def deployed(ctx: Context, facts: CiBuild, ops: Sequence[str] | None, *,
     ctx.writer()  # the key first: nothing is read or fetched for a writer that cannot write
     situation = ctx.situation(facts, pull=push)
     ran = tuple(ops) if ops is not None else tuple(p.kind for p in situation.pending)
-    check_kinds(ctx, ran)
+    check_kinds(situation.policy.work, ran)
     live = situation.loaded.state.live_work()
     unran = {p.kind for p in situation.pending} - set(ran)
     work = {k: (live.get(k, "none") if k in unran else fp) for k, fp in situation.prints.items()}

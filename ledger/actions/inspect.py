@@ -18,11 +18,12 @@ class Verdict:
 
     decision: Decision
     situation: Situation
+    notes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> list[str]:
         loaded = self.situation.loaded
-        out = []
+        out = list(self.notes)
         if loaded.problems:
             out.append(f"{len(loaded.problems)} line(s) in the ledger do not count "
                        "(run `deploy-ledger verify`)")
@@ -35,7 +36,8 @@ class Verdict:
 def decide(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Verdict:
     """Fetch the ledger (unless ``offline``), fold it and decide."""
     situation = ctx.situation(facts, pull=not offline)
-    return Verdict(ctx.evaluate(situation, facts), situation)
+    decision = ctx.evaluate(situation, facts)
+    return Verdict(decision, situation, tuple(ctx.warnings))
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def status(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Status:
     state = verdict.situation.loaded.state
     return Status(verdict, state.live, state.active_holds(), state.open_claim(),
                   state.active_claim(now) is not None, state.failed,
-                  ctx.rules.schedule.next_expensive(now), now)
+                  verdict.situation.policy.rules.schedule.next_expensive(now), now)
 
 
 def history(ctx: Context, limit: int | None, *, offline: bool = False) -> list[Seen]:

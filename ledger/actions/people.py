@@ -40,5 +40,5 @@ def approve(ctx: Context, facts: CiBuild, until: datetime, reason: str, *,
 def require(ctx: Context, facts: CiBuild, kind: str, reason: str, *,
             push: bool = True) -> list[Event]:
     """Mark work of ``kind`` pending until a deploy runs it."""
-    check_kinds(ctx, [kind])
+    check_kinds(ctx.config.work, [kind])
     return _write(ctx, Require(kind, reason), facts, push)

@@ -1,8 +1,9 @@
-"""Setting up: ``init`` (the configuration and allowed_signers files), ``--baseline`` (what
-production runs today) and ``keygen``."""
+"""Setting up: ``init`` (the configuration and allowed_signers files, and the ledger's identity)
+and ``--baseline`` (what production runs today)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +12,16 @@ from .. import config as config_mod
 from ..allowed_signers import signer_line
 from ..ci import CiBuild
 from ..context import Context
-from ..errors import RepositoryError, SigningKeyError
-from ..events import Deployed, Event
+from ..errors import IdentityError, RepositoryError, SigningKeyError
+from ..events import Approve, Deployed, Event, Hold, Require, Trust
+from ..fold import State
 from ..publish import Draft
 from ..signing import SshSigner
 from ..sshsig import generate_ed25519
-from ..store import Store
+from ..store import NOTES_REF, Store
 
 SIGNERS_HEADER = "# Keys allowed to sign deploy-ledger events (OpenSSH allowed_signers format).\n"
+_LEDGER_LINE = re.compile(r'^ledger = "[0-9a-f]{0,32}"$', re.M)
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,14 @@ class Initialised:
     key_env: str
     key_from_env: bool
     private_key: str | None = None
+    ledger: str = ""
+    identity: str = ""  # "new", "adopted" (a format 1 ledger), "joined" (it had one), "kept"
+    restated: int = 0
 
 
 def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
     """Write the configuration and the allowed_signers file where missing, never overwriting.
-    The key in ``$DEPLOY_LEDGER_KEY`` is used when set; otherwise a new one is made."""
+    The key in the key variable is used when set; otherwise a new one is made."""
     root = Store.discover(path, env).workdir
     if root is None:
         raise RepositoryError("init needs a repository with a working tree")
@@ -64,13 +70,86 @@ def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
                        signing.method, signing.key_env, private is None, private)
 
 
+def identity(ctx: Context, *, push: bool = True) -> tuple[str, str, int]:
+    """Give the ledger an identity unless the configuration names one: join the one the remote
+    ledger has, or write a root trust event from the allowed_signers file (re-stating a format 1
+    ledger's state in format 2), and put ``ledger = "<id>"`` into the configuration file.
+    Returns (ledger id, what happened, events re-stated)."""
+    if ctx.anchor.ledger:
+        return ctx.anchor.ledger, "kept", 0
+    if push:
+        ctx.pull(allow_missing=True)
+    now = ctx.clock()
+    loaded = ctx.reader.load(now)
+    if loaded.roots:
+        ledger = sorted(loaded.roots)[0]
+        _write_id(ctx, ledger)
+        return ledger, "joined", 0
+    facts = ctx.facts()
+    root = Draft(Trust(_signer_lines(ctx), "init"), facts.commit, ctx.author(facts, human=True))
+    restated = _restate(loaded.state, ctx, facts)
+    writer = ctx.writer()
+    commit, event = writer.genesis(loaded, root, restated, ctx.anchor, now)
+    if not ctx.store.update_ref(NOTES_REF, commit, loaded.tip):
+        raise RepositoryError("the local notes ref changed during init; run it again")
+    _write_id(ctx, event.id)
+    if push:
+        writer.push()
+    return event.id, "adopted" if loaded.tip else "new", len(restated)
+
+
+def _signer_lines(ctx: Context) -> tuple[str, ...]:
+    if ctx.config.signing.method != "ssh":
+        return ()
+    path = ctx.anchor.signers_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise SigningKeyError(f"init needs {ctx.config.signing.allowed_signers} to give the "
+                              "ledger its first trust") from None
+    return tuple(line.strip() for line in text.splitlines()
+                 if line.strip() and not line.lstrip().startswith("#"))
+
+
+def _restate(state: State, ctx: Context, facts: CiBuild) -> list[Draft]:
+    # A format 1 ledger's events never count once it has an identity: what still matters is
+    # signed again, in format 2 (LEDGER.md §3.4).
+    by = ctx.author(facts, human=True)
+    drafts = []
+    if state.live is not None:
+        drafts.append(Draft(Deployed((), state.live_work()), state.live.commit, by))
+    for event in [*state.active_holds(), *state.pending_requires(), *state.approvals.values()]:
+        body = event.body
+        if isinstance(body, Approve) and body.until <= ctx.clock():
+            continue
+        if isinstance(body, Hold | Require | Approve):
+            drafts.append(Draft(body, event.commit, by))
+    return drafts
+
+
+def _write_id(ctx: Context, ledger: str) -> None:
+    path = ctx.root / config_mod.CONFIG_FILE
+    if not path.exists():
+        raise IdentityError(f'add `ledger = "{ledger}"` to {ctx.config.source} '
+                            "(init only edits deploy-ledger.toml)")
+    text = path.read_text(encoding="utf-8")
+    line = f'ledger = "{ledger}"'
+    text = _LEDGER_LINE.sub(line, text, 1) if _LEDGER_LINE.search(text) else f"{line}\n{text}"
+    path.write_text(text, encoding="utf-8")
+
+
 def baseline(ctx: Context, facts: CiBuild, *, push: bool = True) -> list[Event]:
     """Record what production runs today: a ``deployed`` for the commit, no operations."""
     try:
         writer = ctx.writer()
     except SigningKeyError as exc:
         raise SigningKeyError(f"{exc}: --baseline needs the key to sign with") from None
-    body = Deployed((), ctx.start_fingerprints(facts.commit)())
-    return writer.record([Draft(body, facts.commit, ctx.author(facts, human=True))],
-                         ctx.clock(), push=push)
-
+    if push:
+        ctx.pull()
+    situation = ctx.situation(facts, pull=False)
+    body = Deployed((), situation.prints)
+    events = writer.append([Draft(body, facts.commit, ctx.author(facts, human=True))],
+                           situation.now)
+    if push:
+        writer.push()
+    return events

@@ -1,0 +1,51 @@
+"""The policy that judges a commit (LEDGER.md §8.1): the stricter of the live commit's
+configuration and the commit's own, so that the commit being judged cannot set its own rules.
+Tightening takes effect at once; loosening once the commit that loosens is live.
+
+Busy windows, freezes and work kinds are united (a kind in both matches the files of either's
+globs, and runs the commit's own command), ``min_quiet`` and ``lease`` take the larger, a holiday
+counts only where both have it, ``expensive_on`` and ``branch`` intersect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .config import Config
+from .fingerprint import WorkKind
+from .rules import Rules
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What judges one commit: the rules, the work kinds, the lease, and where they came from."""
+
+    rules: Rules
+    work: Mapping[str, WorkKind]
+    lease: timedelta
+    source: str
+
+
+def own(config: Config) -> Policy:
+    """A commit's own configuration, alone (no live commit yet)."""
+    return Policy(config.rules(), config.work, config.lease, config.source)
+
+
+def stricter(mine: Config, live: Config, live_commit: str) -> Policy:
+    """The stricter of the commit's configuration and the live commit's."""
+    a, b = mine.rules(), live.rules()
+    rules = Rules(a.schedule.stricter(b.schedule),
+                  tuple(x for x in a.branches if x in b.branches),
+                  tuple(x for x in a.expensive_on if x in b.expensive_on))
+    work = dict(live.work)
+    for name, kind in mine.work.items():
+        before = work.get(name)
+        extra = tuple(p for p in (before.paths if before else ()) if p not in kind.paths)
+        paths = kind.paths + extra
+        work[name] = WorkKind(name, paths, kind.run if kind.run is not None else
+                              (before.run if before else None))
+    order = [*mine.work, *(k for k in live.work if k not in mine.work)]
+    return Policy(rules, {k: work[k] for k in order}, max(mine.lease, live.lease),
+                  f"{mine.source} and the live commit {live_commit[:12]}'s")

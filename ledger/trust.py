@@ -1,0 +1,111 @@
+"""Who may sign what, while reading a ledger (LEDGER.md §3).
+
+With an identity (format 2) trust lives in the ledger itself, the way TUF rotates its root: the
+*root* trust event, whose id is the ledger's identity and is pinned by ``ledger`` in the
+configuration, then each later ``trust`` event that a key with people rights under the trust
+before it signed. Nothing in the commit being judged can change who is trusted. Without an
+identity (format 1 ledgers) trust is the allowed_signers file, as it always was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .allowed_signers import AllowedSigners
+from .events import PEOPLE, Event, Trust
+from .signing import HmacVerifier, SshVerifier, Verifier
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where this reader's trust comes from: the configured identity (None: a format 1 ledger),
+    the signing method, the environment holding an HMAC secret, and the allowed_signers file
+    (only read without an identity)."""
+
+    ledger: str | None
+    method: str
+    env: Mapping[str, str] = field(repr=False)
+    key_env: str
+    signers_file: Path
+
+    def verifier(self, lines: Sequence[str] | None) -> Verifier:
+        """The verifier for these allowed_signers lines (None: the file)."""
+        if self.method == "hmac":
+            return HmacVerifier(self.env, self.key_env)
+        if lines is None:
+            return SshVerifier(AllowedSigners.load(self.signers_file))
+        return SshVerifier(AllowedSigners.parse("".join(f"{line}\n" for line in lines),
+                                                "the ledger's trust"))
+
+
+@dataclass(frozen=True)
+class TrustState:
+    """The trust in force: its chain of trust events (root first; empty without identity) and
+    the verifier it gives."""
+
+    chain: tuple[Event, ...]
+    verifier: Verifier
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        last = self.chain[-1].body if self.chain else None
+        return last.signers if isinstance(last, Trust) else ()
+
+    @property
+    def digest(self) -> str:
+        return self.verifier.trust_id
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A trust event that does not count, and why."""
+
+    event: Event
+    reason: str
+
+
+def from_file(anchor: Anchor) -> TrustState:
+    """Format 1: the allowed_signers file."""
+    return TrustState((), anchor.verifier(None))
+
+
+def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
+            ) -> tuple[TrustState | None, list[Rejected]]:
+    """The trust in force given every trust event known (from a checkpoint and newer notes):
+    the root named by ``anchor.ledger``, self-signed with people rights, then in (clock, id)
+    order each trust event of this ledger that verifies, with people rights, under the trust
+    before it. None when the root is missing or does not verify."""
+    events = {e.id: e for e in known if isinstance(e.body, Trust)}
+    root = events.pop(anchor.ledger or "", None)
+    rejected = [Rejected(e, f"the root of another ledger ({e.id[:16]})")
+                for e in events.values() if e.is_root]
+    if root is None or not root.is_root:
+        return None, rejected
+    chain = [root]
+    current = anchor.verifier(_lines(root))
+    check = current.verify(root.payload.encode(), root.sig, now, PEOPLE)
+    if not check.ok:
+        rejected.append(Rejected(root, f"the root does not verify under its own lines: "
+                                       f"{check.reason}"))
+        return None, rejected
+    for event in sorted((e for e in events.values() if not e.is_root), key=lambda e: e.order):
+        if event.ledger != anchor.ledger:
+            rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
+            continue
+        check = current.verify(event.payload.encode(), event.sig, now, PEOPLE)
+        if not check.ok or event.order <= chain[-1].order:
+            rejected.append(Rejected(event, check.reason or "it is older than the trust in "
+                                                           "force"))
+            continue
+        chain.append(event)
+        current = anchor.verifier(_lines(event))
+    return TrustState(tuple(chain), current), rejected
+
+
+def _lines(event: Event) -> tuple[str, ...]:
+    assert isinstance(event.body, Trust)
+    return event.body.signers
+
