@@ -2,8 +2,8 @@
 (pre-commit's ``error_handler`` pattern, applied once around the whole application).
 
 Exit status: 0 deploy verdicts and success · 1 an expected error (``LedgerError``) · 2 usage ·
-3 wait and skip verdicts · 70 an internal error (a bug: never 0, never a verdict) · 130
-interrupted · 141 the reader of our output went away (as git does).
+3 wait and skip verdicts · 4 ``run``'s deploy failed (and was recorded) · 70 an internal error
+(a bug: never 0, never a verdict) · 130 interrupted · 141 the reader of our output went away.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ledger.errors import LedgerError, UsageError
+from ledger.errors import LedgerError, NotPublished, UsageError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_WAIT = 3
+EXIT_DEPLOY_FAILED = 4
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141
@@ -58,6 +59,11 @@ def error_handler() -> Iterator[None]:
         sys.stdout.flush()
     except UsageError as exc:
         fail(str(exc), EXIT_USAGE)
+    except NotPublished as exc:
+        print(f"deploy-ledger: error: {exc}", file=sys.stderr)
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        raise SystemExit(EXIT_ERROR) from None
     except LedgerError as exc:
         fail(str(exc) or exc.__class__.__name__)
     except KeyboardInterrupt:

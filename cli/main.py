@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from cli import render
-from cli.errors import EXIT_OK, EXIT_WAIT, error_handler, out
+from cli.errors import EXIT_DEPLOY_FAILED, EXIT_OK, EXIT_WAIT, error_handler, out
 from ledger import __version__
 from ledger.errors import UsageError
 
@@ -146,8 +146,10 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     """Decide; on a deploy verdict take the deploy lease (the push is the lock), run COMMAND,
     then each pending kind's `run` command, and record deployed (or failed).
 
-    COMMAND sees DEPLOY_LEDGER_VERDICT and DEPLOY_LEDGER_OPERATIONS. Exit 3 when the verdict is
-    wait or skip (or another build won the lease), the failing step's status when a step fails."""
+    COMMAND sees DEPLOY_LEDGER_VERDICT, DEPLOY_LEDGER_OPERATIONS and DEPLOY_LEDGER_COMMIT, and
+    never the signing key. Exit 0 when it deployed, 3 when the verdict is wait or skip (or
+    another deploy holds the lease), 4 when COMMAND or a work command failed (recorded as
+    failed), 1 on an error."""
     from ledger.actions.deploy import run as run_deploy
 
     ctx = _ctx(now)
@@ -157,7 +159,7 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
         out("\n".join(render.decision_text(result.decision, ctx.config.zone, ctx.clock())))
         raise SystemExit(EXIT_WAIT)
     out(render.run_text(result))
-    raise SystemExit(result.step_status)
+    raise SystemExit(EXIT_DEPLOY_FAILED if result.failed_step else EXIT_OK)
 
 
 @app.command()
@@ -242,6 +244,41 @@ def sync() -> None:
     out(f"in sync: {tip[:12] if tip else 'no ledger yet'}")
 
 
+@app.command(name="import")
+def import_(file: Annotated[Optional[Path], typer.Argument(  # noqa: UP045
+        help="File of event lines (default: standard input).")] = None,
+            no_push: NoPush = False) -> None:
+    """Publish event lines that a deploy printed when it could not reach the remote: each is
+    added to the note of the commit it is about if it verifies; exit 1 if any does not."""
+    from ledger.actions.sync import import_lines
+
+    text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
+    result = import_lines(_ctx(), text.splitlines(), push=not no_push)
+    for number, reason in result.refused:
+        print(f"deploy-ledger: line {number} refused: {reason}", file=sys.stderr)
+    out(f"imported {len(result.added)} event(s)"
+        + (f", {result.present} already there" if result.present else ""))
+    if result.refused:
+        raise SystemExit(1)
+
+
+@app.command()
+def trust(file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--file", help="allowed_signers lines to trust (default: the configured file).")] = None,
+          reason: Annotated[str, typer.Option("--reason", help="Why (shown in the log).")] = "",
+          now: Now = None, no_push: NoPush = False) -> None:
+    """Change who may sign what: a `trust` event (people rights) with the allowed_signers
+    lines of the file; it counts from now on, for every reader."""
+    from ledger.actions import people
+
+    ctx = _ctx(now)
+    path = file or ctx.anchor.signers_file
+    lines = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                  if line.strip() and not line.lstrip().startswith("#"))
+    people.trust(ctx, ctx.facts(), lines, reason, push=not no_push)
+    out(f"trusted {len(lines)} line(s) from {path.name}")
+
+
 @app.command()
 def hold(reason: Annotated[str, typer.Option("--reason", help="Why deploys stop.")],
          now: Now = None, no_push: NoPush = False) -> None:
@@ -315,16 +352,28 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
 
 @app.command()
 def keygen(identity: Annotated[str, typer.Option(
-        "--identity", help="Name for the allowed_signers line.")] = "deploy-ledger-ci") -> None:
+        "--identity", help="Name for the allowed_signers line.")] = "deploy-ledger-ci",
+           rights: Annotated[str, typer.Option(
+               "--rights", help="Classes the key may sign: build, deploy, people (comma-"
+                                "separated) or all.")] = "all",
+           method: Annotated[str, typer.Option(
+               "--method", help="ssh (an Ed25519 key) or hmac (a shared secret).")] = "ssh",
+           ) -> None:
     """Make an Ed25519 key pair: print the private key (for the CI secret) and the
-    allowed_signers line. Only keygen, and init when it makes a key, print a private key: a
-    new one, never the one in $DEPLOY_LEDGER_KEY."""
-    from ledger.actions.keys import keygen as make_key
+    allowed_signers line; or, with --method hmac, a shared secret. Only keygen, and init when it
+    makes a key, print a private key: a new one, never the one in $DEPLOY_LEDGER_KEY."""
+    from ledger.actions import keys
 
-    private, line = make_key(identity)
+    if method == "hmac":
+        out("# HMAC secret: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")
+        out(keys.hmac_secret())
+        return
+    if method != "ssh":
+        raise UsageError(f"--method must be ssh or hmac, not {method!r}")
+    private, line = keys.keygen(identity, keys.parse_rights(rights))
     out("# Private key: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")
     out(private.rstrip("\n"))
-    out("# Add this line to .deploy-ledger/allowed_signers and commit it:")
+    out("# Its allowed_signers line (add it with `deploy-ledger trust`):")
     out(line)
 
 

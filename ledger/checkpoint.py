@@ -141,7 +141,7 @@ def _verify(events: list[tuple[Event, str]], trust: TrustState, ledger: str | No
             continue
         line = classify(text.encode("utf-8"))
         assert isinstance(line, EventLine)
-        outcome = check_line(event.commit, line, trust, ledger, now).verified
+        outcome = check_line(event.commit, line, trust, ledger, now, event).verified
         if outcome is None:
             return None
         verified.append(outcome)

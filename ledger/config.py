@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "min_quiet": "1h",
     "expensive_on": ["push", "cron", "api", "manual"],
     "lease": "2h",
+    "publish_timeout": "5m",
     "ledger": "",
     "work": {
         "migrate": {"paths": ["**/migrations/*.py"], "run": "python manage.py migrate --noinput"},
@@ -61,6 +62,7 @@ COMMENTS = {
     "min_quiet": "Expensive work starts only if at least this much quiet time is left.",
     "expensive_on": "CI events that may start expensive work when it is quiet.",
     "lease": "How long a deploy lease (claim) holds the lock unless ended.",
+    "publish_timeout": "How long a deploy's record keeps trying to reach the remote.",
     "ledger": "This repository's ledger: the id of its root trust event (`init` sets it).",
     "work": "One table per kind of expensive work: gitignore-style globs over the commit's "
             "files, and the\n# command `deploy-ledger run` runs for it (optional).",
@@ -92,6 +94,7 @@ class Config:
     min_quiet: timedelta
     expensive_on: tuple[str, ...]
     lease: timedelta
+    publish_timeout: timedelta
     ledger: str | None
     work: Mapping[str, WorkKind]
     signing: Signing
@@ -216,7 +219,8 @@ CONVERT: dict[str, Any] = {
     "branch": _strings_key, "busy": _strings_key, "expensive_on": _strings_key,
     "remote": _name, "timezone": _name, "holidays": _holidays,
     "freeze": lambda _k, v: tuple(_freeze(f) for f in _strings(v, "a list of 'start .. end'")),
-    "min_quiet": _duration, "lease": _duration, "ledger": _ledger,
+    "min_quiet": _duration, "lease": _duration, "publish_timeout": _duration,
+    "ledger": _ledger,
     "work": lambda _k, v: _work(v), "signing": lambda _k, v: _signing(v),
 }
 

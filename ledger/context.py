@@ -17,7 +17,14 @@ from pathlib import Path
 from . import config as config_mod
 from . import policy as policy_mod
 from .ci import EVENTS, CiBuild, detect
-from .errors import ConfigError, IdentityError, RepositoryError, UsageError, VersionError
+from .errors import (
+    ConfigError,
+    IdentityError,
+    RemoteError,
+    RepositoryError,
+    UsageError,
+    VersionError,
+)
 from .events import Author
 from .fingerprint import WorkKind, candidate_pathspecs, fingerprints
 from .policy import Policy
@@ -177,12 +184,19 @@ class Context:
             raise VersionError(loaded.newer[0].describe())
         return loaded
 
-    def situation(self, facts: CiBuild, *, pull: bool) -> Situation:
+    def situation(self, facts: CiBuild, *, pull: bool, offline_ok: bool = False) -> Situation:
         """Fetch and merge (with ``pull``), load, find the policy, fingerprint, find what is
-        pending. A verified event of a newer format fails closed."""
+        pending. A verified event of a newer format fails closed. With ``offline_ok`` an
+        unreachable remote is a warning, not an error: a deploy that happened is recorded
+        locally whatever the network does."""
         prints = self.start_fingerprints(facts.commit)  # runs while we fetch
         if pull:
-            self.pull()
+            try:
+                self.pull()
+            except RemoteError as exc:
+                if not offline_ok or self.store.tip() is None:
+                    raise
+                self.warnings.append(f"{exc}; recording on this clone's ledger")
         now = self.clock()
         return self.situation_at(self.load(now), facts, now, prints)
 

@@ -78,7 +78,9 @@ class Writer:
             additions.setdefault(event.commit, set()).add(event.line())
         message = f"deploy-ledger: {', '.join(f'{e.type} on {e.commit[:12]}' for e in events)}\n"
         tree = self.store.write_tree(loaded.tip, self._updates(loaded.tip, additions))
-        if loaded.since_checkpoint + 1 >= CHECKPOINT_EVERY:
+        # Not in a commit that changes the trust: its checkpoint would vouch under the old one.
+        changes_trust = any(isinstance(e.body, Trust) for e in events)
+        if loaded.since_checkpoint + 1 >= CHECKPOINT_EVERY and not changes_trust:
             tree, block = self._checkpoint(loaded, tree, verified, now)
             message += block
         parents = [loaded.tip] if loaded.tip else []
@@ -227,6 +229,38 @@ class Writer:
             self._backoff(attempt)
         raise PushRejected(f"the remote refused the ledger {SYNC_ATTEMPTS} times (last: {last}); "
                            "the events are kept locally and go out with the next sync")
+
+    def publish(self, within: float, clock: Callable[[], float] = _time.monotonic) -> str | None:
+        """``push``, tried again after refusals and transport failures alike until ``within``
+        seconds have passed; then the last ``RemoteError``."""
+        deadline = clock() + within
+        attempt = 0
+        while True:
+            try:
+                return self.push()
+            except RemoteError:
+                if clock() >= deadline:
+                    raise
+                self._sleep(min(10.0, random.uniform(0.5, 1.0) * 2 ** min(attempt, 4)))
+                attempt += 1
+
+    def add_lines(self, lines: list[tuple[str, str]]) -> str | None:
+        """Add signed lines as they are (``import``): (object, line) pairs; the new local tip,
+        or None when every line was there already."""
+        for _ in range(SYNC_ATTEMPTS):
+            tip = self.store.tip()
+            additions: dict[str, set[str]] = {}
+            for obj, line in lines:
+                additions.setdefault(obj, set()).add(line)
+            updates = self._updates(tip, additions)
+            if not updates:
+                return None
+            tree = self.store.write_tree(tip, updates)
+            commit = self.store.create_commit(tree, [tip] if tip else [],
+                                              f"deploy-ledger: import {len(lines)} line(s)\n")
+            if self.store.update_ref(NOTES_REF, commit, tip):
+                return commit
+        raise RemoteError("the local notes ref kept changing under us; try again")
 
     def record(self, drafts: list[Draft], now: datetime, *, push: bool = True) -> list[Event]:
         """Append events and, with ``push``, fetch first and publish them."""

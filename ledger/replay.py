@@ -101,10 +101,19 @@ class _Lines:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.cache: dict[str, dict[bytes, int]] = {}
+        self.notes: dict[tuple[str, str], dict[bytes, int]] = {}
 
     def of(self, commit: str | None, obj: str) -> dict[bytes, int]:
+        if commit is None:
+            return {}
+        key = (commit, obj)
+        if key not in self.notes:
+            self.notes[key] = self._of(commit, obj)
+        return self.notes[key]
+
+    def _of(self, commit: str, obj: str) -> dict[bytes, int]:
         lines: dict[bytes, int] = {}
-        for oid in self.store.note_blob_ids(commit, obj) if commit else []:
+        for oid in self.store.note_blob_ids(commit, obj):
             if oid not in self.cache:
                 self.cache[oid] = self._split(obj, oid)
             for raw, number in self.cache[oid].items():

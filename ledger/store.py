@@ -41,6 +41,7 @@ class Store:
         self.repo = repo
         self.remote = remote
         self.git = Git(Path(repo.workdir or repo.path), env, "core.sshCommand" in repo.config)
+        self._trees: dict[str, Any] = {}  # commit or tree id -> tree (objects never change)
         name = remote if _REMOTE_NAME.match(remote) else "url-" + _short_hash(remote)
         self.tracking_ref = f"refs/notes/remotes/{name}/deploys"
         pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 16 << 20)
@@ -123,9 +124,11 @@ class Store:
     def fetch_commits(self, commits: list[str], depth: int) -> bool:
         """Fetch ``commits`` and ``depth`` generations of their history from the remote (no ref
         moves); False when the remote would not give them."""
-        return self.git.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
-                            f"--depth={depth}", self.remote, *commits,
-                            check=False).returncode == 0
+        done = self.git.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
+                            f"--depth={depth}", self.remote, *commits, check=False)
+        # libgit2 reads .git/shallow once: open the repository again to see the new history.
+        self.repo = pygit2.Repository(self.repo.path)
+        return done.returncode == 0
 
     def file_at(self, commit: str, path: str) -> bytes | None:
         """The content of ``path`` in ``commit``'s tree (None when absent)."""
@@ -198,10 +201,12 @@ class Store:
     def _tree(self, commit: str | None) -> Any:
         if commit is None:
             return None
-        try:
-            return self.repo[commit].peel(pygit2.Tree)
-        except (KeyError, ValueError, pygit2.GitError):
-            raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
+        if commit not in self._trees:
+            try:
+                self._trees[commit] = self.repo[commit].peel(pygit2.Tree)
+            except (KeyError, ValueError, pygit2.GitError):
+                raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
+        return self._trees[commit]
 
     def note_paths(self, commit: str | None) -> dict[str, list[Any]]:
         """Every note in the notes commit: object id -> its blob ids (one per depth found)."""

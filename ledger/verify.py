@@ -65,10 +65,11 @@ def decode(line: EventLine) -> Event | Outcome:
 
 
 def check_line(obj: str, line: EventLine, trust: TrustState, ledger: str | None,
-               now: datetime) -> Outcome:
+               now: datetime, decoded: Event | None = None) -> Outcome:
     """Decode and verify one event line of the note attached to object ``obj``, for the ledger
-    with identity ``ledger`` (None: a format 1 ledger) under ``trust``."""
-    event = decode(line)
+    with identity ``ledger`` (None: a format 1 ledger) under ``trust`` (``decoded``: the line's
+    event, when the caller has decoded it already)."""
+    event = decoded or decode(line)
     payload = line.payload.encode("utf-8")
     if isinstance(event, Outcome):
         if not event.newer:

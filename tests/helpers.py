@@ -187,9 +187,12 @@ class Keys:
 class Project:
     """A Django-like repository with a bare origin, configured for Europe/Amsterdam."""
 
-    def __init__(self, base: Path, keys: Keys) -> None:
+    def __init__(self, base: Path, keys: Keys, url: str | None = None) -> None:
         self.base = base
         self.origin, self.work = make_origin(base)
+        self.url = url or f"file://{self.origin}"
+        if url:  # served over a network protocol (git daemon) from here on
+            git(self.work, "remote", "set-url", "origin", url)
         self.keys = keys
         self.ran = base / "ran.log"
         (self.work / "deploy-ledger.toml").write_text(
@@ -231,8 +234,7 @@ class Project:
         """A fresh clone as Travis makes it: depth 50, detached HEAD, Travis's variables."""
         self.builds += 1
         sha = git(self.work, "rev-parse", "HEAD").strip()
-        path = clone(f"file://{self.origin}", self.base / f"build{self.builds}", depth,
-                     "--branch=main")
+        path = clone(self.url, self.base / f"build{self.builds}", depth, "--branch=main")
         git(path, "checkout", "-qf", sha)
         travis = {"TRAVIS": "true", "TRAVIS_BRANCH": "main", "TRAVIS_COMMIT": sha,
                   "TRAVIS_PULL_REQUEST": "false", "TRAVIS_EVENT_TYPE": event,

@@ -6,11 +6,12 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ..ci import CiBuild
 from ..context import Context, Situation
-from ..errors import UsageError
+from ..errors import NotPublished, RemoteError, UsageError
 from ..events import Claim, Deployed, Event, Failed
 from ..publish import Draft
 from ..replay import Loaded
@@ -79,12 +80,29 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
         if status != 0:
             result.failed_step, result.step_status = f"{label} exited with status {status}", status
             failure = Failed(decision.operations, result.failed_step, claim.id)
-            writer.record([Draft(failure, facts.commit, ctx.author(facts))], ctx.clock())
+            keep(ctx, Draft(failure, facts.commit, ctx.author(facts)), ctx.clock())
             return result
     work = ctx.start_fingerprints(facts.commit, situation.policy.work)()
     done = Deployed(decision.operations, work, claim.id)
-    writer.record([Draft(done, facts.commit, ctx.author(facts))], ctx.clock())
+    keep(ctx, Draft(done, facts.commit, ctx.author(facts)), ctx.clock())
     return result
+
+
+def keep(ctx: Context, draft: Draft, now: datetime, *, push: bool = True) -> list[Event]:
+    """Record what a deploy did so that it is never forgotten: in the local ledger first, before
+    any network step, then published, trying for ``publish_timeout``. If it still cannot be
+    published, ``NotPublished`` carries the signed lines, for ``deploy-ledger import``."""
+    writer = ctx.writer()
+    events = writer.append([draft], now)
+    if push:
+        try:
+            writer.publish(ctx.config.publish_timeout.total_seconds())
+        except RemoteError as exc:
+            raise NotPublished(f"the {draft.body.TYPE} event is saved in this clone's ledger but "
+                               f"could not be published ({exc}); publish it from any clone of "
+                               "the repository with `deploy-ledger import`, giving it these "
+                               "lines:", [e.line() for e in events]) from None
+    return events
 
 
 def _run_step(step: Sequence[str] | str, env: Mapping[str, str], echo: Echo,
@@ -123,29 +141,20 @@ def deployed(ctx: Context, facts: CiBuild, ops: Sequence[str] | None, *,
     """Record that the commit is live; ``ops`` (default: what was pending) ran. Kinds that did
     not run keep their live fingerprint, so they stay pending."""
     ctx.writer()  # the key first: nothing is read or fetched for a writer that cannot write
-    situation = ctx.situation(facts, pull=push)
+    situation = ctx.situation(facts, pull=push, offline_ok=True)
     ran = tuple(ops) if ops is not None else tuple(p.kind for p in situation.pending)
     check_kinds(situation.policy.work, ran)
     live = situation.loaded.state.live_work()
     unran = {p.kind for p in situation.pending} - set(ran)
     work = {k: (live.get(k, "none") if k in unran else fp) for k, fp in situation.prints.items()}
     body = Deployed(ran, work, _own_claim(situation, facts))
-    return _publish(ctx, Draft(body, facts.commit, ctx.author(facts)), situation, push)
+    return keep(ctx, Draft(body, facts.commit, ctx.author(facts)), situation.now, push=push)
 
 
 def failed(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
     """Record a failed deploy of the commit; its pending work stays pending."""
     ctx.writer()
-    situation = ctx.situation(facts, pull=push)
+    situation = ctx.situation(facts, pull=push, offline_ok=True)
     body = Failed(tuple(p.kind for p in situation.pending), reason,
                   _own_claim(situation, facts))
-    return _publish(ctx, Draft(body, facts.commit, ctx.author(facts)), situation, push)
-
-
-def _publish(ctx: Context, draft: Draft, situation: Situation, push: bool) -> list[Event]:
-    # The situation was read after a pull already: append, then publish.
-    writer = ctx.writer()
-    events = writer.append([draft], situation.now)
-    if push:
-        writer.push()
-    return events
+    return keep(ctx, Draft(body, facts.commit, ctx.author(facts)), situation.now, push=push)

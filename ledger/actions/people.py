@@ -8,7 +8,7 @@ from datetime import datetime
 from ..ci import CiBuild
 from ..context import Context
 from ..errors import UsageError
-from ..events import Approve, Body, Event, Hold, Release, Require
+from ..events import Approve, Body, Event, Hold, Release, Require, Trust
 from ..publish import Draft
 from .deploy import check_kinds
 
@@ -35,6 +35,16 @@ def approve(ctx: Context, facts: CiBuild, until: datetime, reason: str, *,
     if until <= ctx.clock():
         raise UsageError("--until is in the past")
     return _write(ctx, Approve(until, reason), facts, push)
+
+
+def trust(ctx: Context, facts: CiBuild, lines: tuple[str, ...], reason: str, *,
+          push: bool = True) -> list[Event]:
+    """From now on, trust these allowed_signers lines (signed with people rights under the
+    trust in force; LEDGER.md §3.3)."""
+    if not ctx.anchor.ledger:
+        raise UsageError("a ledger without identity takes its trust from the allowed_signers "
+                         "file: run `deploy-ledger init` first (LEDGER.md §3.4)")
+    return _write(ctx, Trust(lines, reason), facts, push)
 
 
 def require(ctx: Context, facts: CiBuild, kind: str, reason: str, *,
