@@ -156,9 +156,11 @@ def status_text(status: Status, zone: ZoneInfo) -> list[str]:
                         else f" (in {span(status.next_quiet - status.now)})"))
     lines.append(f"verdict:  {decision.verdict} for {decision.commit[:12]} now"
                  + (f" ({decision.reasons[0]})" if decision.reasons else ""))
-    problems = len(status.verdict.situation.loaded.problems)
+    loaded = status.verdict.situation.loaded
+    problems = len(loaded.problems)
     lines.append(f"ledger:   {problems} line(s) do not count" +
                  (" (run `deploy-ledger verify`)" if problems else ""))
+    lines += [f"removed:  {r.describe()}" for r in loaded.removals]
     return lines
 
 
@@ -179,7 +181,8 @@ def status_json(status: Status) -> dict[str, object]:
                    "by": failed.by.describe(), "reason": _reason(failed)} if failed else None,
         "next_quiet_window": maybe_stamp(status.next_quiet),
         "unverified_events": len(loaded.problems),
-        "removals": len(loaded.removals),
+        "removals": [{"notes_commit": r.notes_commit, "note_on": r.obj, "lines": r.lines}
+                     for r in loaded.removals],
     }
 
 
@@ -229,7 +232,9 @@ def verify_lines(report: Report) -> tuple[list[str], str]:
     lines += [r.describe() for r in report.removals]
     bad = len(report.problems) + len(report.newer)
     if report.ok:
-        return lines, f"all {report.read} events verify"
+        old = (f" ({report.superseded} of them from before the ledger had an identity: history, "
+               "re-stated by init)" if report.superseded else "")
+        return lines, f"all {report.read} events verify{old}"
     summary = f"{bad} of {report.read} ledger lines do not count; they change nothing"
     if report.removals:
         summary += f"; {len(report.removals)} notes commit(s) removed lines"

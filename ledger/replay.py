@@ -74,6 +74,7 @@ class Found:
     obj: str
     number: int
     raw: bytes
+    commit: str  # the notes commit that added it
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Loaded:
     since_checkpoint: int = 0  # notes commits read after the checkpoint (or all, without one)
     read: int = 0  # lines read that are meant as events (including those that do not count)
     events: int = 0  # verified events in the ledger (a checkpoint's count included)
+    superseded: int = 0  # format 1 events from before the identity (re-stated by init)
 
 
 class _Lines:
@@ -188,7 +190,7 @@ class Reader:
                 for raw, number in current.items():
                     if raw not in before and (obj, raw) not in done:
                         done.add((obj, raw))
-                        found.append(Found(obj, number, raw))
+                        found.append(Found(obj, number, raw, commit))
         for obj, gone in removed.items():
             still = gone - lines.of(head, obj).keys()
             if still:
@@ -215,7 +217,8 @@ class Reader:
                 else:
                     others.append((item, line))
         self._resolve(loaded, trusts, base, now, seen)
-        verified = self._verify(loaded, others, now, seen)
+        root = trusts.get(self.anchor.ledger or "")
+        verified = self._verify(loaded, others, now, seen, root[0].commit if root else None)
         loaded.events = (base.checkpoint.events if base else 0) + len(verified) + len(trusts)
         for good in verified:
             if good.event.clock > loaded.events + SLACK:
@@ -263,8 +266,9 @@ class Reader:
             seen.append(Seen(event, Check(not reason, reason), item.obj, item.number))
 
     def _verify(self, loaded: Loaded, others: list[tuple[Found, EventLine]], now: datetime,
-                seen: list[Seen]) -> list[Verified]:
+                seen: list[Seen], genesis: str | None) -> list[Verified]:
         verified = []
+        before: dict[str, bool] = {}
         for item, line in others:
             if loaded.trust is None:
                 outcome = Outcome(None, Check(False, "the ledger's trust cannot be established"))
@@ -275,6 +279,13 @@ class Reader:
             if good is not None:
                 verified.append(good)
                 continue
+            if outcome.event and outcome.event.version == 1 and genesis:
+                # Written before the ledger had an identity: history, not a problem.
+                if item.commit not in before:
+                    before[item.commit] = self.store.is_ancestor(item.commit, genesis) is True
+                if before[item.commit]:
+                    loaded.superseded += 1
+                    continue
             problem = Problem(item.obj, item.number, line.key_id, outcome.check.reason)
             (loaded.newer if outcome.newer else loaded.problems).append(problem)
         return verified

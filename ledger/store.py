@@ -128,6 +128,7 @@ class Store:
                             f"--depth={depth}", self.remote, *commits, check=False)
         # libgit2 reads .git/shallow once: open the repository again to see the new history.
         self.repo = pygit2.Repository(self.repo.path)
+        self._trees.clear()  # objects of the old handle cannot be used with the new one
         return done.returncode == 0
 
     def file_at(self, commit: str, path: str) -> bytes | None:

@@ -79,6 +79,7 @@ class Report:
     problems: list[Problem]
     newer: list[Problem]
     removals: list[Removal]
+    superseded: int = 0
 
     @property
     def ok(self) -> bool:
@@ -90,4 +91,5 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
     if not offline:
         ctx.pull()
     loaded = ctx.reader.load(ctx.clock(), full=True)
-    return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals)
+    return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
+                  loaded.superseded)
