@@ -10,9 +10,10 @@
 The format version is checked before anything else is decoded; a checkpoint of a version this
 reader does not know, or one that fails any check, is simply not used (the reader replays more
 history, which is always right). A checkpoint vouches only for completeness ("nothing else before
-this commit matters"): every line it retains is verified again, with its own signature and rights,
-and must be in the notes it binds. Its own signature needs deploy rights. Pure: the caller
-supplies the notes lookup for the binding check.
+this commit matters"). Its own signature needs deploy rights. Every line it retains must be in
+the notes it binds and is checked again like any line; people's events in it also get their own
+signature checked (the checkpoint's signer, with deploy rights, could have signed the rest
+itself). Pure: the caller supplies the notes lookup for the binding check.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .notes import EventLine, classify
 from .signing import Signer
 from .timefmt import compact
 from .trust import Anchor, TrustState, from_file, resolve
-from .verify import Verified, check_line, decode
+from .verify import Verified, decode, vouched
 
 HEAD = "deploy-ledger-checkpoint: "
 SIG = "deploy-ledger-checkpoint-sig: "
@@ -107,10 +108,11 @@ def read(parsed: Parsed, tree: str, anchor: Anchor, now: datetime,
     if trust is None or len(trust.chain) != len(chain) or trust.digest != fields.get("trust"):
         return None
     legacy = not anchor.ledger
-    if not trust.verifier.verify(parsed.block.encode("utf-8"), parsed.sig, now,
-                                 DEPLOYS if not legacy else None, legacy=legacy).ok:
+    signed = trust.verifier.verify(parsed.block.encode("utf-8"), parsed.sig, now,
+                                   DEPLOYS if not legacy else None, legacy=legacy)
+    if not signed.ok:
         return None
-    verified = _verify(events, trust, anchor.ledger, now)
+    verified = _verify(events, trust, anchor.ledger, now, signed.signer)
     if verified is None:
         return None
     try:
@@ -134,14 +136,14 @@ def _decode(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
 
 
 def _verify(events: list[tuple[Event, str]], trust: TrustState, ledger: str | None,
-            now: datetime) -> list[Verified] | None:
+            now: datetime, voucher: str) -> list[Verified] | None:
     verified = []
     for event, text in events:
         if isinstance(event.body, Trust):
             continue
         line = classify(text.encode("utf-8"))
         assert isinstance(line, EventLine)
-        outcome = check_line(event.commit, line, trust, ledger, now, event).verified
+        outcome = vouched(event.commit, line, event, trust, ledger, now, voucher)
         if outcome is None:
             return None
         verified.append(outcome)

@@ -91,7 +91,7 @@ class Loaded:
     removals: list[Removal] = field(default_factory=list)
     missing: dict[str, set[str]] = field(default_factory=dict)  # removed, not back at the tip
     seen: list[Seen] = field(default_factory=list)
-    since_checkpoint: int = 0  # notes commits read after the checkpoint (or all, without one)
+    since_checkpoint: int = 0  # notes commits from the checkpoint to the tip (or all, without)
     read: int = 0  # lines read that are meant as events (including those that do not count)
     events: int = 0  # verified events in the ledger (a checkpoint's count included)
     superseded: int = 0  # format 1 events from before the identity (re-stated by init)
@@ -137,6 +137,7 @@ class _Lines:
 @dataclass(frozen=True)
 class _Base:
     commit: str
+    depth: int  # shortest path from the tip
     checkpoint: checkpoint.Checkpoint
 
 
@@ -147,6 +148,7 @@ class Reader:
     def __init__(self, store: Store, anchor: Anchor) -> None:
         self.store = store
         self.anchor = anchor
+        self._lines = _Lines(store)  # objects never change: shared by every load
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0) -> Loaded:
@@ -158,6 +160,8 @@ class Reader:
         base = None if full else self._find_checkpoint(head, now)
         loaded = Loaded(head, base.checkpoint.state.copy() if base else State())
         found = self._collect(loaded, head, base.commit if base else None)
+        if base is not None:
+            loaded.since_checkpoint = base.depth
         self._fold(loaded, found, base, now, keep)
         if base is not None and (loaded.trust is None
                                  or loaded.trust.digest != base.checkpoint.trust.digest):
@@ -166,7 +170,7 @@ class Reader:
         return loaded
 
     def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:
-        lines = _Lines(self.store)
+        lines = self._lines
         done: set[tuple[str, bytes]] = set()
         found: list[Found] = []
         removed: dict[str, set[bytes]] = {}
@@ -291,10 +295,10 @@ class Reader:
         return verified
 
     def _find_checkpoint(self, head: str, now: datetime) -> _Base | None:
-        queue, visited = deque([head]), {head}
-        lines = _Lines(self.store)
+        queue, visited = deque([(head, 0)]), {head}
+        lines = self._lines
         while queue and len(visited) <= MAX_WALK:
-            commit = queue.popleft()
+            commit, depth = queue.popleft()
             message, parents, tree = self.store.commit_info(commit)
             parsed = checkpoint.parse(message)
             if parsed is not None:
@@ -303,9 +307,9 @@ class Reader:
 
                 found = checkpoint.read(parsed, tree, self.anchor, now, in_notes)
                 if found is not None:
-                    return _Base(commit, found)
+                    return _Base(commit, depth, found)
             for parent in parents:
                 if parent not in visited:
                     visited.add(parent)
-                    queue.append(parent)
+                    queue.append((parent, depth + 1))
         return None

@@ -136,7 +136,7 @@ class Store:
         if not self.has_object(commit):
             raise RepositoryError(f"commit {commit[:12]} is not in this repository")
         try:
-            entry = self.repo[commit].peel(pygit2.Tree)[path]
+            entry = self.repo[_oid(commit)].peel(pygit2.Tree)[path]
         except KeyError:
             return None
         return self.blob(entry.id) if entry.type_str == "blob" else None
@@ -145,7 +145,7 @@ class Store:
         """(path, object id) of every file and submodule (gitlink) in the commit's tree; paths
         that are not UTF-8 keep their bytes as surrogate escapes."""
         try:
-            tree = self.repo[commit].peel(pygit2.Tree)
+            tree = self.repo[_oid(commit)].peel(pygit2.Tree)
         except (KeyError, ValueError, pygit2.GitError):
             raise RepositoryError(f"commit {commit[:12]} is not in this repository") from None
         stack = [("", tree)]
@@ -204,7 +204,7 @@ class Store:
             return None
         if commit not in self._trees:
             try:
-                self._trees[commit] = self.repo[commit].peel(pygit2.Tree)
+                self._trees[commit] = self.repo[_oid(commit)].peel(pygit2.Tree)
             except (KeyError, ValueError, pygit2.GitError):
                 raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
         return self._trees[commit]
@@ -231,7 +231,7 @@ class Store:
     def blob(self, oid: Any) -> bytes:
         """A blob's content; in a partial clone a missing blob is fetched by git on demand."""
         try:
-            return bytes(self.repo[oid].data)
+            return bytes(self.repo[_oid(oid)].data)
         except KeyError:
             data = self.git.blob(str(oid))
         if data is None:
@@ -283,7 +283,7 @@ class Store:
     def commit_info(self, commit: str) -> tuple[str, list[str], str]:
         """(message, parent ids, tree id) of a notes commit."""
         try:
-            obj = self.repo[commit]
+            obj = self.repo[_oid(commit)]
         except (KeyError, ValueError):
             raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
         return obj.message, [str(p) for p in obj.parent_ids], str(obj.tree_id)
@@ -376,6 +376,16 @@ class Store:
         if result.accepted:
             self.set_ref(self.tracking_ref, commit)
         return result
+
+
+def _oid(value: Any) -> Any:
+    # A full id looked up as an Oid is an exact lookup; as text, libgit2 searches by prefix.
+    if isinstance(value, str) and len(value) in (40, 64):
+        try:
+            return pygit2.Oid(hex=value)
+        except ValueError:
+            return value
+    return value
 
 
 def _short_hash(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .errors import FormatError, VersionError
-from .events import Event, decode_payload
+from .events import PEOPLE, Event, decode_payload
 from .notes import EventLine
 from .signing import Check
 from .trust import TrustState
@@ -106,3 +106,15 @@ def keyed(event: Event, line: EventLine, obj: str) -> str:
     if event.commit != obj:
         return f"it is about {event.commit[:12]} but attached to {obj[:12]}"
     return ""
+
+
+def vouched(obj: str, line: EventLine, event: Event, trust: TrustState, ledger: str | None,
+            now: datetime, voucher: str) -> Verified | None:
+    """A line retained by a checkpoint whose signature (deploy rights) verified: its build and
+    deploy events need no second signature check (the checkpoint's signer could have signed them
+    itself), people's events get one. Every other check is made as for any line."""
+    if event.rights == PEOPLE:
+        return check_line(obj, line, trust, ledger, now, event).verified
+    if _belongs(event, ledger) or keyed(event, line, obj):
+        return None
+    return Verified(event, voucher, _SEAL)
