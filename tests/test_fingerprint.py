@@ -18,6 +18,8 @@ from ledger.ids import NONE
     (["/search.py"], "deep/search.py", False),  # leading slash: anchored
     (["db/migrate/"], "db/migrate/2026_x.rb", True),  # trailing slash: everything inside
     (["db/**"], "db/a/b.sql", True),
+    (["db/migrate"], "db/migrate/2026_x.rb", True),  # a pattern matching a directory
+    (["migrate"], "db/migrate/sub/x.rb", True),  # ...matches everything under it
     (["mig*/0?.py"], "migs/01.py", True),
     (["[0-9]*.sql"], "schema/001.sql", True),
     (["*.py", "!**/tests/*.py"], "app/tests/test_x.py", False),  # negation, last match wins

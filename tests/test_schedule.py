@@ -116,3 +116,17 @@ def test_a_freeze_ending_in_a_repeated_hour_ends_at_its_second_occurrence() -> N
     start, end = rules.schedule.freezes[0]
     assert end == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET, the second 02:30
     assert start == datetime(2026, 10, 24, 10, 0, tzinfo=UTC)
+
+
+def test_a_naive_now_in_a_dst_gap_or_a_repeated_hour() -> None:
+    from ledger.timefmt import parse_moment
+
+    # 02:30 does not exist on 29 March: read with the offset before the gap (CET), 01:30Z.
+    assert parse_moment("2026-03-29T02:30", AMS, "--now") == datetime(2026, 3, 29, 1, 30,
+                                                                      tzinfo=UTC)
+    # 02:30 happens twice on 25 October: the first (CEST), 00:30Z.
+    assert parse_moment("2026-10-25T02:30", AMS, "--now") == datetime(2026, 10, 25, 0, 30,
+                                                                      tzinfo=UTC)
+    assert parse_moment("2026-10-25T02:30+01:00", AMS, "--now") == datetime(2026, 10, 25, 1,
+                                                                            30, tzinfo=UTC)
+

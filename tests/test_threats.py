@@ -203,6 +203,15 @@ def test_8_a_key_readers_would_ignore_writes_nothing(served: Project) -> None:
         assert done.returncode == 1 and done.stderr.count("\n") == 1
         assert "readers would ignore this" in done.stderr and "is not in" in done.stderr
     assert notes_on_origin(served.origin) == before and served.ran_ops() == []
+    # A key past its valid-before in the trust: the same, for `init --baseline` too.
+    lapsed = Keys("lapsed@ci")
+    lines = served.keys.allowed() + lapsed.allowed(
+        'namespaces="deploy-ledger.*",valid-before="20261101Z"')
+    (served.base / "lapsed").write_text(lines)
+    assert served.cli(served.work, "trust", "--file", str(served.base / "lapsed")).returncode == 0
+    baseline = served.cli(served.work, "init", "--baseline", "HEAD", *NIGHT,
+                          **{KEY_ENV: lapsed.private})
+    assert baseline.returncode == 1 and "is not valid at" in baseline.stderr
 
 
 def test_9_an_approve_from_another_repository(served: Project, tmp_path: Path) -> None:
