@@ -246,6 +246,13 @@ def deployed_text(event: Event) -> str:
     return f"recorded deployed {event.commit[:12]} ({' '.join(ops) or 'no expensive work'})"
 
 
+def run_json(result: RunResult) -> dict[str, object]:
+    return {"verdict": result.decision.verdict,
+            "deployed": result.claim is not None and not result.failed_step,
+            "failed_step": result.failed_step or None, "steps": result.steps,
+            "decision": decision_json(result.decision)}
+
+
 def run_text(result: RunResult) -> str:
     if result.failed_step:
         return f"deploy-ledger: deploy failed ({result.failed_step}); recorded as failed"

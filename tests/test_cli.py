@@ -36,7 +36,10 @@ def test_acceptance_timeline(project: Project) -> None:
         assert (decided.returncode, decided.stdout.splitlines()[0]) == (status, verdict), \
             (number, decided.stdout, decided.stderr)
         ran = project.cli(build, "run", "--now", now, "--", PY, "-c", "pass", **travis)
-        assert ran.returncode == status, (number, ran.stdout, ran.stderr)
+        # Waiting is normal: run is green either way, its first line says which.
+        assert ran.returncode == 0, (number, ran.stdout, ran.stderr)
+        assert ran.stdout.splitlines()[0].startswith(
+            "deploy-ledger: running" if status == 0 else verdict)
         assert project.ran_ops()[len(before):] == ops
         if number == 2:  # the original bug: no migration of its own, still waits
             assert "pending:     migrate (since build 1 on " in decided.stdout
@@ -190,7 +193,8 @@ def test_two_runs_racing_exactly_one_deploys(project: Project) -> None:
     for _ in range(2):
         build, travis = project.travis_clone("cron")
         procs.append(subprocess.Popen(
-            [PY, "-m", "cli", "run", "--now", "2026-11-23T23:00", "--", PY, "-c", "pass"],
+            [PY, "-m", "cli", "run", "--exit-code", "--now", "2026-11-23T23:00", "--", PY, "-c",
+             "pass"],
             cwd=build, env=project.env(**travis), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True))
     results = [(p.wait(120), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
@@ -231,3 +235,20 @@ def test_version() -> None:
 
     done = run_cli(ROOT, "--version")
     assert (done.returncode, done.stdout) == (0, f"deploy-ledger {__version__}\n")
+
+
+def test_run_is_green_while_it_waits_and_red_when_the_deploy_fails(baselined: Project) -> None:
+    baselined.change("shop/migrations/0002_x.py")
+    build, travis = baselined.travis_clone("push")
+    day = ("--now", "2026-11-23T10:00")
+    waits = baselined.cli(build, "run", *day, "--", PY, "-c", "pass", **travis)
+    assert (waits.returncode, waits.stdout.splitlines()[0]) == (0, "wait")
+    strict = baselined.cli(build, "run", "--exit-code", *day, "--", PY, "-c", "pass", **travis)
+    assert strict.returncode == 3
+    data = json.loads(baselined.cli(build, "run", "--format", "json", *day, "--", PY, "-c",
+                                    "pass", **travis).stdout)
+    assert data["verdict"] == "wait" and data["deployed"] is False
+    night = ("--now", "2026-11-23T23:00")
+    failed = baselined.cli(build, "run", *night, "--", PY, "-c", "raise SystemExit(3)", **travis)
+    assert failed.returncode == 4  # never 3, whatever the deploy command exited with
+    assert failed.stdout.strip().endswith("recorded as failed")

@@ -111,7 +111,8 @@ def test_3_two_jobs_of_one_build_both_call_run(served: Project) -> None:
     for job in ("9001", "9002"):  # one build (one build number), two jobs: a matrix
         build, travis = served.travis_clone("cron")
         env = served.env(**dict(travis, TRAVIS_BUILD_NUMBER="77", TRAVIS_JOB_ID=job))
-        procs.append(subprocess.Popen([PY, "-m", "cli", "run", *NIGHT, "--", PY, "-c", "pass"],
+        procs.append(subprocess.Popen([PY, "-m", "cli", "run", "--exit-code", *NIGHT, "--", PY,
+                                       "-c", "pass"],
                                       cwd=build, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     codes = sorted(p.wait(120) for p in procs)
@@ -190,7 +191,7 @@ def test_7_a_rerun_of_an_old_build_in_a_depth_1_clone(served: Project) -> None:
     git(old, "fetch", "-q", "--depth=1", "origin", parent)
     git(old, "checkout", "-qf", parent)
     rerun = dict(travis, TRAVIS_COMMIT=parent, TRAVIS_BUILD_NUMBER="old")
-    done = served.cli(old, "run", *NIGHT, "--", PY, "-c", "pass", **rerun)
+    done = served.cli(old, "run", "--exit-code", *NIGHT, "--", PY, "-c", "pass", **rerun)
     assert done.returncode == 3 and "is older than the live commit" in done.stdout
 
 

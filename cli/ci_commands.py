@@ -1,0 +1,145 @@
+"""Commands for CI build and deploy steps: ``record``, ``decide``, ``run``, ``deployed``,
+``failed``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from cli import render
+from cli.app import (
+    Branch,
+    Commit,
+    Event,
+    Format,
+    NoPush,
+    Now,
+    Offline,
+    app,
+    check_format,
+    ctx_for,
+    warn,
+)
+from cli.errors import EXIT_DEPLOY_FAILED, EXIT_OK, EXIT_WAIT, out
+from ledger.errors import UsageError
+
+if TYPE_CHECKING:
+    from ledger.context import Context
+    from ledger.rules import Decision
+
+
+@app.command()
+def record(commit: Commit = None, event: Event = None, branch: Branch = None,
+           now: Now = None, no_push: NoPush = False) -> None:
+    """Append a signed `build` event for the commit (its work fingerprints and what is pending)
+    and push it. Pull-request builds and builds without the key record nothing and exit 0."""
+    from ledger.actions.record import record as record_build
+
+    ctx = ctx_for(now)
+    result = record_build(ctx, ctx.facts(commit, event, branch), push=not no_push)
+    out(render.recorded_text(result, ctx.config.zone))
+
+
+@app.command()
+def decide(commit: Commit = None, now: Now = None, event: Event = None, branch: Branch = None,
+           format: Annotated[str, typer.Option(
+               "--format", help="text, json, shell (for eval) or github.")] = "text",
+           quiet: Annotated[bool, typer.Option(
+               "--quiet", "-q", help="Print only the verdict word.")] = False,
+           offline: Offline = False) -> None:
+    """Fetch the ledger, fold it and print the verdict: deploy, deploy-expensive, wait or skip.
+
+    Exit 0 for deploy and deploy-expensive, 3 for wait and skip, 1 on any error. Without
+    --offline a ledger that cannot be fetched is an error, never a deploy verdict."""
+    from ledger.actions.inspect import decide as decide_now
+
+    check_format(format, ("text", "json", "shell", "github"))
+    ctx = ctx_for(now)
+    verdict = decide_now(ctx, ctx.facts(commit, event, branch), offline=offline)
+    decision, moment, zone = verdict.decision, verdict.situation.now, ctx.config.zone
+    warn(verdict.warnings)
+    if quiet:
+        out(decision.verdict)
+    elif format == "json":
+        out(render.dumps(render.decision_json(decision)))
+    elif format == "shell":
+        out("\n".join(render.decision_shell(decision)))
+    else:
+        out("\n".join(render.decision_text(decision, zone, moment)))
+        if format == "github":
+            _github(ctx, decision)
+    raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)
+
+
+def _github(ctx: Context, decision: Decision) -> None:
+    now = ctx.clock()
+    for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision)),
+                       ("GITHUB_STEP_SUMMARY",
+                        render.github_summary(decision, ctx.config.zone, now))):
+        target = os.environ.get(name)
+        if not target:
+            raise UsageError(f"--format github needs ${name} (set by GitHub Actions)")
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def run(command: Annotated[list[str], typer.Argument(help="The deploy command, after --.")],
+        commit: Commit = None, now: Now = None, event: Event = None,
+        branch: Branch = None, format: Format = "text",
+        exit_code: Annotated[bool, typer.Option(
+            "--exit-code", help="Exit 3 on wait or skip (like git diff --exit-code).")] = False,
+        ) -> None:
+    """Decide; on a deploy verdict take the deploy lease (the push is the lock), run COMMAND,
+    then each pending kind's `run` command, and record deployed (or failed).
+
+    COMMAND sees DEPLOY_LEDGER_VERDICT, DEPLOY_LEDGER_OPERATIONS and DEPLOY_LEDGER_COMMIT, and
+    never the signing key. Waiting is normal: exit 0 when it deployed and when the verdict is
+    wait or skip (the verdict is the first line), 3 for those only with --exit-code; 4 when
+    COMMAND or a work command failed (recorded as failed); 1 on an error."""
+    from ledger.actions.deploy import run as run_deploy
+
+    check_format(format, ("text", "json"))
+    ctx = ctx_for(now)
+    facts = ctx.facts(commit, event, branch)
+    result = run_deploy(ctx, facts, command, echo=out if format == "text" else warn_line)
+    if format == "json":
+        out(render.dumps(render.run_json(result)))
+    elif result.claim is None:
+        out("\n".join(render.decision_text(result.decision, ctx.config.zone, ctx.clock())))
+    else:
+        out(render.run_text(result))
+    if result.claim is None:
+        raise SystemExit(EXIT_WAIT if exit_code else EXIT_OK)
+    raise SystemExit(EXIT_DEPLOY_FAILED if result.failed_step else EXIT_OK)
+
+
+def warn_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@app.command()
+def deployed(commit: Commit = None, ops: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--ops", help="Comma-separated work kinds that ran (default: what was pending).")] = None,
+             now: Now = None, no_push: NoPush = False) -> None:
+    """Record that the commit is live (for teams that deploy with their own step)."""
+    from ledger.actions.deploy import deployed as record_deployed
+
+    ctx = ctx_for(now)
+    kinds = [k.strip() for k in ops.split(",") if k.strip()] if ops is not None else None
+    event = record_deployed(ctx, ctx.facts(commit), kinds, push=not no_push)[0]
+    out(render.deployed_text(event))
+
+
+@app.command()
+def failed(reason: Annotated[str, typer.Option("--reason", help="Why the deploy failed.")],
+           commit: Commit = None, now: Now = None, no_push: NoPush = False) -> None:
+    """Record that a deploy of the commit failed; its pending work stays pending."""
+    from ledger.actions.deploy import failed as record_failed
+
+    ctx = ctx_for(now)
+    event = record_failed(ctx, ctx.facts(commit), reason, push=not no_push)[0]
+    out(f"recorded failed {event.commit[:12]}: {reason}")

@@ -1,0 +1,119 @@
+"""Commands that read or tend the ledger: ``status``, ``log``, ``verify``, ``sync``,
+``import``, ``trust``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from cli import render
+from cli.app import (
+    Commit,
+    Format,
+    NoPush,
+    Now,
+    Offline,
+    app,
+    check_format,
+    ctx_for,
+)
+from cli.errors import out
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command()
+def status(commit: Commit = None, now: Now = None, format: Format = "text",
+           offline: Offline = False) -> None:
+    """What is live, what is pending since when, holds, the lease, the last failed deploy, the
+    next quiet window, and how many ledger lines do not count."""
+    from ledger.actions.inspect import status as show_status
+
+    check_format(format, ("text", "json"))
+    ctx = ctx_for(now)
+    result = show_status(ctx, ctx.facts(commit), offline=offline)
+    if format == "json":
+        out(render.dumps(render.status_json(result)))
+    else:
+        out("\n".join(render.status_text(result, ctx.config.zone)))
+
+
+@app.command()
+def log(limit: Annotated[int, typer.Option("--limit", "-n", min=0,
+                                           help="Show at most N events.")] = 20,
+        format: Format = "text", offline: Offline = False) -> None:
+    """The history, newest first, one line an event; `!` marks lines that do not count."""
+    from ledger.actions.inspect import history
+
+    check_format(format, ("text", "json"))
+    ctx = ctx_for()
+    seen = list(reversed(history(ctx, limit, offline=offline)))
+    if format == "json":
+        out(render.dumps([render.log_json(s) for s in seen]))
+    elif seen:
+        out("\n".join(render.log_line(s, ctx.config.zone) for s in seen))
+
+
+@app.command()
+def verify(offline: Offline = False) -> None:
+    """Check every line of the whole history; exit 1 naming each that does not count (commit,
+    id, reason) and each notes commit that removed lines."""
+    from ledger.actions.inspect import verify as verify_all
+
+    report = verify_all(ctx_for(), offline=offline)
+    lines, summary = render.verify_lines(report)
+    if lines:
+        out("\n".join(lines))
+    if not report.ok:
+        print(summary, file=sys.stderr)
+        raise SystemExit(1)
+    out(summary)
+
+
+@app.command()
+def sync() -> None:
+    """Fetch the remote ledger, merge it with the local one and push (events a refused push
+    left behind go out now)."""
+    from ledger.actions.sync import sync as sync_ledger
+
+    tip = sync_ledger(ctx_for())
+    out(f"in sync: {tip[:12] if tip else 'no ledger yet'}")
+
+
+@app.command(name="import")
+def import_(file: Annotated[Optional[Path], typer.Argument(  # noqa: UP045
+        help="File of event lines (default: standard input).")] = None,
+            no_push: NoPush = False) -> None:
+    """Publish event lines that a deploy printed when it could not reach the remote: each is
+    added to the note of the commit it is about if it verifies; exit 1 if any does not."""
+    from ledger.actions.sync import import_lines
+
+    text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
+    result = import_lines(ctx_for(), text.splitlines(), push=not no_push)
+    for number, reason in result.refused:
+        print(f"deploy-ledger: line {number} refused: {reason}", file=sys.stderr)
+    out(f"imported {len(result.added)} event(s)"
+        + (f", {result.present} already there" if result.present else ""))
+    if result.refused:
+        raise SystemExit(1)
+
+
+@app.command()
+def trust(file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--file", help="allowed_signers lines to trust (default: the configured file).")] = None,
+          reason: Annotated[str, typer.Option("--reason", help="Why (shown in the log).")] = "",
+          now: Now = None, no_push: NoPush = False) -> None:
+    """Change who may sign what: a `trust` event (people rights) with the allowed_signers
+    lines of the file; it counts from now on, for every reader."""
+    from ledger.actions import people
+
+    ctx = ctx_for(now)
+    path = file or ctx.anchor.signers_file
+    lines = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                  if line.strip() and not line.lstrip().startswith("#"))
+    people.trust(ctx, ctx.facts(), lines, reason, push=not no_push)
+    out(f"trusted {len(lines)} line(s) from {path.name}")
