@@ -263,6 +263,15 @@ def run_text(result: RunResult) -> str:
 def init_lines(done: Initialised) -> list[str]:
     lines = [f"wrote {done.config_file} (set `timezone` to your team's zone)" if done.wrote_config
              else f"kept existing {done.config_file}"]
+    for found in done.stacks:
+        stack = found.stack
+        run = f", run `{stack.run}`" if stack.run else " (no usual command: add `run` if needed)"
+        lines.append(f"  found {stack.name} ({found.example}): work kind {stack.kind} = "
+                     f"{', '.join(stack.paths)}{run}")
+    if done.wrote_config and not done.stacks:
+        lines.append(f"  found no framework deploy-ledger knows: [work.migrate] in "
+                     f"{done.config_file} has no paths yet; list the globs of your migrations "
+                     "there (every command refuses the file until you do)")
     if done.method != "ssh":
         lines.append(f"signing method is {done.method}: set the shared secret as the CI secret "
                      f"${done.key_env}")

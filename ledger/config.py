@@ -147,6 +147,9 @@ def _work(value: object) -> dict[str, WorkKind]:
         if extra:
             raise ValueError(f"[work.{name}] has unknown key {sorted(extra)[0]!r}")
         paths = _strings(table.get("paths"), f"work.{name}.paths: a list of globs")
+        if not paths:
+            raise ValueError(f"work.{name}.paths is empty: list the globs of its files "
+                             "(LEDGER.md §7)")
         run = table.get("run")
         if run is not None and not isinstance(run, str):
             raise ValueError(f"work.{name}.run must be a string")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config as config_mod
+from .. import stacks as stacks_mod
 from ..allowed_signers import signer_line
 from ..ci import CiBuild
 from ..context import Context
@@ -36,26 +37,28 @@ class Initialised:
     key_env: str
     key_from_env: bool
     private_key: str | None = None
-    ledger: str = ""
-    identity: str = ""  # "new", "adopted" (a format 1 ledger), "joined" (it had one), "kept"
-    restated: int = 0
+    stacks: tuple[stacks_mod.Found, ...] = ()  # what the configuration it wrote was made from
 
 
 def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
     """Write the configuration and the allowed_signers file where missing, never overwriting.
     The key in the key variable is used when set; otherwise a new one is made."""
-    root = Store.discover(path, env).workdir
+    store = Store.discover(path, env)
+    root = store.workdir
     if root is None:
         raise RepositoryError("init needs a repository with a working tree")
     cfg_path = root / config_mod.CONFIG_FILE
     wrote_config = not cfg_path.exists()
+    found: tuple[stacks_mod.Found, ...] = ()
     if wrote_config:
-        cfg_path.write_text(config_mod.render_default(), encoding="utf-8")
+        found = tuple(stacks_mod.detect(_paths(store)))
+        tables = stacks_mod.work_tables(list(found)) or {"migrate": {"paths": []}}
+        cfg_path.write_text(config_mod.render_default({"work": tables}), encoding="utf-8")
     cfg = config_mod.load(root)
     signing = cfg.signing
     signers = root / signing.allowed_signers
     result = Initialised(config_mod.CONFIG_FILE, wrote_config, signing.allowed_signers, False,
-                         signing.method, signing.key_env, False)
+                         signing.method, signing.key_env, False, stacks=found)
     if signing.method != "ssh" or signers.exists():
         return result
     signers.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,14 @@ def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
     signers.write_text(SIGNERS_HEADER + signer_line("deploy-ledger-ci", public) + "\n",
                        encoding="utf-8")
     return Initialised(result.config_file, wrote_config, result.signers_file, True,
-                       signing.method, signing.key_env, private is None, private)
+                       signing.method, signing.key_env, private is None, private, found)
+
+
+def _paths(store: Store) -> list[str]:
+    try:
+        return [path for path, _oid in store.tree_files(store.resolve("HEAD"))]
+    except RepositoryError:  # no commit yet
+        return []
 
 
 def identity(ctx: Context, *, push: bool = True) -> tuple[str, str, int]:
