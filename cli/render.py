@@ -6,6 +6,7 @@ shell output carry ISO-8601 UTC.
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 from datetime import datetime
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ledger.actions.deploy import RunResult
     from ledger.actions.inspect import Report, Status
     from ledger.actions.record import Recorded
-    from ledger.actions.setup import Initialised
+    from ledger.actions.setup import Baseline, Initialised
     from ledger.events import Event
     from ledger.replay import Seen
     from ledger.rules import Decision, Pending
@@ -284,12 +285,23 @@ def init_lines(done: Initialised) -> list[str]:
                      "allowed_signers)")
     lines.append(f"wrote {done.signers_file}: commit it with {done.config_file}")
     if done.private_key is not None:
-        lines.append(f"new signing key: store it as the CI secret ${done.key_env} "
+        lines.append(f"new signing key, on one line: store it as the CI secret ${done.key_env} "
                      "(and nowhere else):")
-        lines.append(done.private_key.rstrip("\n"))
+        lines.append(base64.b64encode(done.private_key.encode()).decode())
     lines.append(f"CI secret: Travis repository settings > Environment Variables > "
                  f"{done.key_env}; GitHub Settings > Secrets > Actions > {done.key_env}; "
                  "GitLab Settings > CI/CD > Variables (masked, protected)")
+    return lines
+
+
+def baseline_lines(done: Baseline, rev: str) -> list[str]:
+    lines = [f"recorded baseline: {done.event.commit[:12]} is live, with"]
+    for kind, files in done.files.items():
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        lines.append(f"  {kind}: {len(files)} file(s)" + (f" ({shown})" if files else ""))
+    lines.append(f"if these are not the files of your work kinds, fix [work] in "
+                 f"deploy-ledger.toml and run `deploy-ledger init --baseline {rev}` again: the "
+                 "newer baseline wins")
     return lines
 
 

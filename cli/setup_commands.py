@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -25,22 +26,32 @@ if TYPE_CHECKING:
 @app.command()
 def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--baseline", help="Record REV as what production runs today (signed, pushed).")] = None,
+         key_file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+             "--key-file", help="Read the key from this file (e.g. one `keygen --out` wrote) "
+                                "instead of $DEPLOY_LEDGER_KEY.")] = None,
          now: Now = None, no_push: NoPush = False) -> None:
-    """Write a commented deploy-ledger.toml and the allowed_signers file (never overwriting),
-    and say how to set the CI secret. With --baseline, also record what is live."""
+    """Write deploy-ledger.toml (with the work kinds of the frameworks it recognises) and the
+    allowed_signers file, never overwriting; give the ledger its identity; set up `git fetch` to
+    bring the ledger; and say how to set the CI secret. With --baseline, also record what is
+    live, showing the files each kind matched there (run it again to correct it)."""
     from ledger.actions import setup
     from ledger.context import Context
 
-    done = setup.init_files(Path(options["repo"]), os.environ)
+    env = dict(os.environ)
+    if key_file is not None:
+        env["DEPLOY_LEDGER_KEY"] = key_file.read_text(encoding="utf-8")
+    done = setup.init_files(Path(options["repo"]), env)
     out("\n".join(render.init_lines(done)))
     # A key init just made signs the ledger's root in this process only.
-    env = dict(os.environ, **({done.key_env: done.private_key} if done.private_key else {}))
+    env.update({done.key_env: done.private_key} if done.private_key else {})
     ctx = Context(options["repo"], env=env, now=now)
     out(render.identity_line(*setup.identity(ctx, push=not no_push), ctx.config.source))
+    if setup.fetch_notes(ctx):
+        out(f"`git fetch` now brings the ledger too (remote.{ctx.config.remote}.fetch)")
     if baseline is not None:
         ctx = Context(options["repo"], env=env, now=now)
-        event = setup.baseline(ctx, ctx.facts(baseline), push=not no_push)[0]
-        out(f"recorded baseline: {event.commit[:12]} is live")
+        out("\n".join(render.baseline_lines(setup.baseline(ctx, ctx.facts(baseline),
+                                                            push=not no_push), baseline)))
 
 
 @app.command()
@@ -51,23 +62,33 @@ def keygen(identity: Annotated[str, typer.Option(
                                 "separated) or all.")] = "all",
            method: Annotated[str, typer.Option(
                "--method", help="ssh (an Ed25519 key) or hmac (a shared secret).")] = "ssh",
-           ) -> None:
-    """Make an Ed25519 key pair: print the private key (for the CI secret) and the
-    allowed_signers line; or, with --method hmac, a shared secret. Only keygen, and init when it
-    makes a key, print a private key: a new one, never the one in $DEPLOY_LEDGER_KEY."""
+           out_file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+               "--out", help="Write the secret to this file (mode 600) instead of stdout.")
+           ] = None) -> None:
+    """Make a new key: its secret on one line (the form Travis, GitHub and GitLab's masked
+    variables take as it is, and every command reads) on stdout or into --out, and its
+    allowed_signers line and what to do with both on stderr. `keygen > key` is just the secret.
+    Only keygen, and init when it makes a key, show a secret: a new one, never the one in
+    $DEPLOY_LEDGER_KEY."""
     from ledger.actions import keys
 
-    if method == "hmac":
-        out("# HMAC secret: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")
-        out(keys.hmac_secret())
-        return
-    if method != "ssh":
+    if method not in ("ssh", "hmac"):
         raise UsageError(f"--method must be ssh or hmac, not {method!r}")
-    private, line = keys.keygen(identity, keys.parse_rights(rights))
-    out("# Private key: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere else.")
-    out(private.rstrip("\n"))
-    out("# Its allowed_signers line (add it with `deploy-ledger trust`):")
-    out(line)
+    if method == "hmac":
+        secret, line = keys.hmac_secret(), ""
+    else:
+        secret, line = keys.one_line(identity, keys.parse_rights(rights))
+    if out_file is not None:
+        keys.write_secret(out_file, secret)
+    else:
+        out(secret)
+    where = f"in {out_file}" if out_file else "above (one line)"
+    print(f"# The secret is {where}: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere "
+          "else.", file=sys.stderr)
+    if line:
+        print("# Its allowed_signers line: add it to .deploy-ledger/allowed_signers (before "
+              "`init`), or publish it with `deploy-ledger trust` (after):", file=sys.stderr)
+        print(line, file=sys.stderr)
 
 
 @app.command()

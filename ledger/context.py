@@ -90,7 +90,11 @@ class Context:
         """The ledger writer; with ``signed`` it holds the key (``SigningKeyError`` if bad)."""
         if self._writer is None or (signed and self._writer.signer is None):
             signing = self.config.signing
-            signer = make_signer(signing.method, self.env, signing.key_env) if signed else None
+            ssh_key = (self.store.config("user.signingkey")
+                       if self.store.config("gpg.format") == "ssh" and self.ci.provider == "local"
+                       else None)
+            signer = (make_signer(signing.method, self.env, signing.key_env, ssh_key)
+                      if signed else None)
             self._writer = Writer(self.reader, signer)
         return self._writer
 

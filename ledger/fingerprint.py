@@ -54,3 +54,16 @@ def fingerprints(files: Iterable[tuple[str, str]],
                 hashes[name].update(f"{path}\0{blob}\n".encode("utf-8", "surrogateescape"))
                 seen[name] = True
     return {name: hashes[name].hexdigest()[:16] if seen[name] else NONE for name in kinds}
+
+
+def matching(files: Iterable[tuple[str, str]], kinds: Mapping[str, WorkKind],
+             ) -> dict[str, list[str]]:
+    """The paths each kind's globs match among ``files``, sorted."""
+    matchers = {name: kind.matcher() for name, kind in kinds.items()}
+    found: dict[str, list[str]] = {name: [] for name in kinds}
+    for path, _oid in sorted(files):
+        for name, matches in matchers.items():
+            if matches(path):
+                found[name].append(path)
+    return found
+

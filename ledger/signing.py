@@ -203,9 +203,48 @@ class HmacVerifier:
         return None, None
 
 
-def make_signer(method: str, env: Mapping[str, str], name: str) -> Signer:
-    """The signer for ``method``; raises ``SigningKeyError`` when the key is absent or bad."""
+class SshKeygenSigner:
+    """Signs through ``ssh-keygen -Y sign`` with the key a person already signs git commits with
+    (``user.signingkey``): a private key file, or a public key whose private half an ssh-agent
+    holds (``key::ssh-ed25519 …`` literals included)."""
+
+    method = "ssh"
+
+    def __init__(self, key: str, env: Mapping[str, str]) -> None:
+        self.key_name = key if not key.startswith("key::") else key[5:45] + "…"
+        self._key, self._env = key, dict(env)
+
+    def sign(self, payload: bytes, rights: str | None) -> str:
+        import subprocess
+        import tempfile
+
+        space = namespace(rights) if rights else LEGACY_NAMESPACE
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self._key
+            if path.startswith("key::"):
+                path = os.path.join(tmp, "key.pub")
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(self._key[5:] + "\n")
+            try:
+                done = subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", path, "-n",
+                                       space], input=payload, capture_output=True,
+                                      env=self._env, timeout=120, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                done = None
+        if done is None or done.returncode != 0:
+            raise SigningKeyError(f"ssh-keygen could not sign with {self.key_name} (is the key "
+                                  "readable, or its ssh-agent running?)")
+        armored = done.stdout.decode("ascii", "replace").splitlines()[1:-1]
+        return "ssh:" + "".join(armored)
+
+
+def make_signer(method: str, env: Mapping[str, str], name: str,
+                git_key: str | None = None) -> Signer:
+    """The signer for ``method``: the key in ``$name``, else (ssh) the key git signs commits
+    with, ``git_key``; raises ``SigningKeyError`` when there is none or it is bad."""
     if method == "ssh":
+        if git_key and not env.get(name, "").strip():
+            return SshKeygenSigner(git_key, env)
         return SshSigner(env, name)
     if method == "hmac":
         return HmacSigner(env, name)

@@ -184,6 +184,13 @@ class Store:
 
         return collect
 
+    def config_all(self, key: str) -> list[str]:
+        """Every value of a multi-valued git configuration key."""
+        try:
+            return [str(v) for v in self.repo.config.get_multivar(key)]
+        except (KeyError, pygit2.GitError):
+            return []
+
     def config(self, key: str) -> str | None:
         try:
             return str(self.repo.config[key])

@@ -89,8 +89,10 @@ class Git:
     def fetch(self, remote: str, src: str, dst: str) -> bool:
         """Fetch ``src`` from ``remote`` into ``dst`` (forced: a remote-tracking ref); False when
         the remote has no such ref, ``RemoteError`` when it cannot be reached or refuses."""
-        result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet", remote,
-                          f"+{src}:{dst}", check=False)
+        # --refmap= : the clone's own fetch refspecs (e.g. one `init` added for people) must
+        # not also move refs here.
+        result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet",
+                          "--refmap=", remote, f"+{src}:{dst}", check=False)
         if result.returncode == 0:
             return True
         if "couldn't find remote ref" in result.stderr:

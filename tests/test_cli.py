@@ -252,3 +252,21 @@ def test_run_is_green_while_it_waits_and_red_when_the_deploy_fails(baselined: Pr
     failed = baselined.cli(build, "run", *night, "--", PY, "-c", "raise SystemExit(3)", **travis)
     assert failed.returncode == 4  # never 3, whatever the deploy command exited with
     assert failed.stdout.strip().endswith("recorded as failed")
+
+
+def test_init_makes_git_fetch_bring_the_ledger(baselined: Project, tmp_path: Path) -> None:
+    work = baselined.work
+    assert "refs/notes/deploys:refs/notes/deploys" in git(
+        work, "config", "--get-all", "remote.origin.fetch")
+    head = git(work, "rev-parse", "HEAD").strip()
+    baselined.change("shop/views.py")
+    assert baselined.cli(baselined.work, "hold", "--reason", "from elsewhere").returncode == 0
+    git(work, "update-ref", "refs/notes/deploys", "refs/notes/deploys~1")  # behind origin
+    git(work, "fetch", "-q", "origin")  # plain git fetch
+    assert '"hold"' in git(work, "notes", "--ref=deploys", "show",
+                           git(work, "rev-parse", "HEAD").strip())
+    # Another clone, with the README's one line.
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", baselined.url, str(other))
+    git(other, "fetch", "-q", "origin", "refs/notes/deploys:refs/notes/deploys")
+    assert '"deployed"' in git(other, "notes", "--ref=deploys", "show", head)

@@ -4,6 +4,7 @@ people rights, rights per class, and a format 1 ledger given an identity by `ini
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -129,3 +130,38 @@ def test_adopting_the_0_1_0_fixture_ledger(tmp_path: Path, keys: Keys) -> None:
     assert loaded.state.live.version == 2 and loaded.problems == []
     assert loaded.superseded == len(expected["lines"])  # history, not problems
     assert notes_on_origin(project.origin) == []  # --no-push: nothing published
+
+
+@pytest.mark.parametrize("how", ["key-file", "ssh-agent"])
+def test_a_person_signs_with_the_key_they_sign_commits_with(project: Project, how: str) -> None:
+    import subprocess
+
+    key = project.base / "ann"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ann", "-f", str(key)],
+                   check=True)
+    public = (project.base / "ann.pub").read_text().split()[:2]
+    line = f'ann@example.com namespaces="deploy-ledger.people" {" ".join(public)}\n'
+    assert trust(project, project.keys.allowed() + line) == 0
+    git(project.work, "config", "gpg.format", "ssh")
+    env = {KEY_ENV: ""}
+    if how == "key-file":
+        git(project.work, "config", "user.signingkey", str(key))
+    else:
+        agent = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True).stdout
+        env.update(dict(part.split("=", 1) for part in agent.replace(";", "\n").split()
+                        if part.startswith(("SSH_AUTH_SOCK=", "SSH_AGENT_PID="))))
+        subprocess.run(["ssh-add", "-q", str(key)], env={**os.environ, **env}, check=True)
+        key.unlink()  # only the agent has the private half now
+        git(project.work, "config", "user.signingkey", f"key::{' '.join(public)}")
+    try:
+        held = project.cli(project.work, "hold", "--reason", f"by {how}", *DAY, **env)
+        assert held.returncode == 0, held.stderr
+        decided = project.cli(project.work, "decide", *NIGHT)
+        assert decided.returncode == 3 and f"held by Test Author <author@example.com>: by {how}" \
+            in decided.stdout
+        # Without people rights the same key is refused before anything is written.
+        record = project.cli(project.work, "record", *DAY, **env)
+        assert record.returncode == 0 and record.stdout.startswith("no signing key")
+    finally:
+        if how == "ssh-agent":
+            subprocess.run(["ssh-agent", "-k"], env={**os.environ, **env}, capture_output=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
+from pathlib import Path
+
 from ..allowed_signers import signer_line
 from ..errors import UsageError
 from ..ids import RIGHTS
@@ -25,6 +29,23 @@ def keygen(identity: str, rights: tuple[str, ...] = RIGHTS) -> tuple[str, str]:
     """A new Ed25519 key: (private key text, its allowed_signers line granting ``rights``)."""
     private, public = generate_ed25519()
     return private, signer_line(identity, public, rights)
+
+
+def one_line(identity: str, rights: tuple[str, ...] = RIGHTS) -> tuple[str, str]:
+    """A new Ed25519 key as (its secret on one line: the key file base64-encoded, its
+    allowed_signers line)."""
+    private, line = keygen(identity, rights)
+    return base64.b64encode(private.encode()).decode(), line
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write a secret to a new file only its owner can read."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"--out: {path} exists; not overwriting a key") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
 
 
 def hmac_secret() -> str:

@@ -15,6 +15,7 @@ from ..ci import CiBuild
 from ..context import Context
 from ..errors import IdentityError, RepositoryError, SigningKeyError
 from ..events import Approve, Deployed, Event, Hold, Require, Trust
+from ..fingerprint import matching
 from ..fold import State
 from ..publish import Draft
 from ..signing import SshSigner
@@ -148,8 +149,18 @@ def _write_id(ctx: Context, ledger: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def baseline(ctx: Context, facts: CiBuild, *, push: bool = True) -> list[Event]:
-    """Record what production runs today: a ``deployed`` for the commit, no operations."""
+@dataclass(frozen=True)
+class Baseline:
+    """What ``--baseline`` recorded: the event, and the files each kind matched there."""
+
+    event: Event
+    files: dict[str, list[str]]
+
+
+def baseline(ctx: Context, facts: CiBuild, *, push: bool = True) -> Baseline:
+    """Record what production runs today: a ``deployed`` for the commit, no operations, with
+    each kind's fingerprint there (shown: the files matched). Running it again records a newer
+    baseline, which wins."""
     try:
         writer = ctx.writer()
     except SigningKeyError as exc:
@@ -162,4 +173,19 @@ def baseline(ctx: Context, facts: CiBuild, *, push: bool = True) -> list[Event]:
                            situation.now)
     if push:
         writer.push()
-    return events
+    files = matching(ctx.store.tree_files(facts.commit), situation.policy.work)
+    return Baseline(events[0], files)
+
+
+def fetch_notes(ctx: Context) -> bool:
+    """Make plain ``git fetch`` in this clone bring the ledger (so that ``git notes
+    --ref=deploys show`` works), without force: a local ledger with unpublished events is never
+    overwritten. False when it already did."""
+    remote = ctx.config.remote
+    spec = "refs/notes/deploys:refs/notes/deploys"
+    key = f"remote.{remote}.fetch"
+    if spec in ctx.store.config_all(key) or ctx.store.config(f"remote.{remote}.url") is None:
+        return False
+    ctx.store.git.run("config", "--add", key, spec)
+    return True
+
