@@ -14,7 +14,6 @@ from cli.app import (
     Branch,
     Commit,
     Event,
-    Format,
     NoPush,
     Now,
     Offline,
@@ -74,9 +73,9 @@ def decide(commit: Commit = None, now: Now = None, event: Event = None, branch: 
     raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)
 
 
-def _github(ctx: Context, decision: Decision) -> None:
+def _github(ctx: Context, decision: Decision, more: str = "") -> None:
     now = ctx.clock()
-    for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision)),
+    for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision) + more),
                        ("GITHUB_STEP_SUMMARY",
                         render.github_summary(decision, ctx.config.zone, now))):
         target = os.environ.get(name)
@@ -89,7 +88,9 @@ def _github(ctx: Context, decision: Decision) -> None:
 @app.command(context_settings={"allow_interspersed_args": False})
 def run(command: Annotated[list[str], typer.Argument(help="The deploy command, after --.")],
         commit: Commit = None, now: Now = None, event: Event = None,
-        branch: Branch = None, format: Format = "text",
+        branch: Branch = None, format: Annotated[str, typer.Option(
+            "--format", help="text, json or github (text, and step outputs and summary).")
+        ] = "text",
         exit_code: Annotated[bool, typer.Option(
             "--exit-code", help="Exit 3 on wait or skip (like git diff --exit-code).")] = False,
         ) -> None:
@@ -102,16 +103,18 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     COMMAND or a work command failed (recorded as failed); 1 on an error."""
     from ledger.actions.deploy import run as run_deploy
 
-    check_format(format, ("text", "json"))
+    check_format(format, ("text", "json", "github"))
     ctx = ctx_for(now)
     facts = ctx.facts(commit, event, branch)
-    result = run_deploy(ctx, facts, command, echo=out if format == "text" else warn_line)
+    result = run_deploy(ctx, facts, command, echo=out if format != "json" else warn_line)
     if format == "json":
         out(render.dumps(render.run_json(result)))
     elif result.claim is None:
         out("\n".join(render.decision_text(result.decision, ctx.config.zone, ctx.clock())))
     else:
         out(render.run_text(result))
+    if format == "github":
+        _github(ctx, result.decision, render.run_outputs(result))
     if result.claim is None:
         raise SystemExit(EXIT_WAIT if exit_code else EXIT_OK)
     raise SystemExit(EXIT_DEPLOY_FAILED if result.failed_step else EXIT_OK)

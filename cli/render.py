@@ -18,6 +18,7 @@ from ledger.timefmt import maybe_stamp, show, span
 
 if TYPE_CHECKING:
     from ledger.actions.deploy import RunResult
+    from ledger.actions.doctor import Finding
     from ledger.actions.inspect import Report, Status
     from ledger.actions.record import Recorded
     from ledger.actions.setup import Baseline, Initialised
@@ -254,6 +255,11 @@ def run_json(result: RunResult) -> dict[str, object]:
             "decision": decision_json(result.decision)}
 
 
+def run_outputs(result: RunResult) -> str:
+    deployed = result.claim is not None and not result.failed_step
+    return f"deployed={'true' if deployed else 'false'}\nfailed_step={result.failed_step}\n"
+
+
 def run_text(result: RunResult) -> str:
     if result.failed_step:
         return f"deploy-ledger: deploy failed ({result.failed_step}); recorded as failed"
@@ -314,6 +320,17 @@ def identity_line(ledger: str, how: str, restated: int, source: str) -> str:
         return (f"ledger {ledger}: the existing ledger's new identity, written into {source}; "
                 f"{restated} event(s) that still mattered re-stated in format 2")
     return f"ledger {ledger}: a new ledger, its identity written into {source}"
+
+
+def doctor_lines(findings: list[Finding]) -> list[str]:
+    lines = []
+    for item in findings:
+        lines.append(f"[{'ok' if item.ok else 'fail'}] {item.name}: {item.detail}")
+        if not item.ok and item.fix:
+            lines.append(f"       fix: {item.fix}")
+    failed = sum(not f.ok for f in findings)
+    lines.append("all checks pass" if not failed else f"{failed} check(s) failed")
+    return lines
 
 
 def dumps(data: object) -> str:

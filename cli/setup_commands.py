@@ -98,3 +98,18 @@ def demo() -> None:
     from cli.demo import run_demo
 
     run_demo(out)
+
+
+@app.command()
+def doctor(fix: Annotated[bool, typer.Option(
+        "--fix", help="Also make plain `git fetch` bring the ledger.")] = False,
+           now: Now = None) -> None:
+    """Check everything a set-up can get wrong — configuration and work kinds at HEAD, CI and
+    job, time zone, remote and ledger identity, the key and its rights for this job, the next
+    window — and print a checklist with the fix for each failure. Exit 0 only if all pass."""
+    from ledger.actions.doctor import doctor as check
+
+    findings = check(Path(options["repo"]), os.environ, fix=fix, now=now)
+    out("\n".join(render.doctor_lines(findings)))
+    if not all(f.ok for f in findings):
+        raise SystemExit(1)

@@ -238,7 +238,7 @@ class Project:
         git(path, "checkout", "-qf", sha)
         travis = {"TRAVIS": "true", "TRAVIS_BRANCH": "main", "TRAVIS_COMMIT": sha,
                   "TRAVIS_PULL_REQUEST": "false", "TRAVIS_EVENT_TYPE": event,
-                  "TRAVIS_BUILD_NUMBER": str(self.builds),
+                  "TRAVIS_BUILD_NUMBER": str(self.builds), "TRAVIS_JOB_ID": f"9{self.builds:04d}",
                   "TRAVIS_BUILD_WEB_URL": f"https://travis.example/builds/{self.builds}"}
         return path, travis
 
