@@ -91,6 +91,7 @@ def _replay(base: Path, public: str, env: dict[str, str]) -> list[tuple[str, ...
     from ledger.actions.record import record
     from ledger.actions.setup import baseline
     from ledger.context import Context
+    from ledger.timefmt import show
 
     origin = base / "origin.git"
     work = base / "work"
@@ -139,11 +140,10 @@ def _replay(base: Path, public: str, env: dict[str, str]) -> list[tuple[str, ...
             pending = decision.pending[0]
             since = f" since build {pending.since_build}" if pending.since_build else ""
             why = f"{pending.kind} pending{since}; next window " + (
-                f"{decision.next_window.astimezone(ZONE):%a %H:%M}"
-                if decision.next_window else "unknown")
+                show(decision.next_window, ZONE) if decision.next_window else "unknown")
         elif result.claim is not None and not result.failed_step:
             why = "ran " + (" ".join(decision.operations) or "the deploy") + "; recorded deployed"
-        rows.append((str(number), f"{moment:%a %d %b %H:%M}", change, event, verdict, why))
+        rows.append((str(number), show(moment, ZONE), change, event, verdict, why))
     return rows
 
 

@@ -154,7 +154,7 @@ def status_text(status: Status, zone: ZoneInfo) -> list[str]:
                      f"({failed.by.describe()}): {_reason(failed)}")
     if status.next_quiet is not None:
         lines.append(f"quiet:    next window for expensive work {when(status.next_quiet, zone)}"
-                     + ("" if status.next_quiet <= status.now
+                     + (" (now)" if status.next_quiet <= status.now
                         else f" (in {span(status.next_quiet - status.now)})"))
     lines.append(f"verdict:  {decision.verdict} for {decision.commit[:12]} now"
                  + (f" ({decision.reasons[0]})" if decision.reasons else ""))

@@ -221,6 +221,8 @@ class Reader:
                 else:
                     others.append((item, line))
         self._resolve(loaded, trusts, base, now, seen)
+        if loaded.trust is not None:  # trust events are events: later ones get later clocks
+            loaded.state.clock = max([loaded.state.clock, *(e.clock for e in loaded.trust.chain)])
         root = trusts.get(self.anchor.ledger or "")
         verified = self._verify(loaded, others, now, seen, root[0].commit if root else None)
         loaded.events = (base.checkpoint.events if base else 0) + len(verified) + len(trusts)

@@ -270,3 +270,26 @@ def test_init_makes_git_fetch_bring_the_ledger(baselined: Project, tmp_path: Pat
     git(tmp_path, "clone", "-q", baselined.url, str(other))
     git(other, "fetch", "-q", "origin", "refs/notes/deploys:refs/notes/deploys")
     assert '"deployed"' in git(other, "notes", "--ref=deploys", "show", head)
+
+
+def test_status_and_decide_say_it_plainly(baselined: Project) -> None:
+    work = baselined.work
+    live = git(work, "rev-parse", "HEAD").strip()[:12]
+    same = baselined.cli(work, "decide", "--now", "2026-11-23T23:00")
+    assert same.stdout.splitlines()[:3] == ["skip", f"  commit:      {live}",
+                                            f"  reason:      commit {live} is already live"]
+    baselined.change("shop/migrations/0002_x.py")
+    head = git(work, "rev-parse", "HEAD").strip()[:12]
+    failed = baselined.cli(work, "failed", "--reason", "boom", "--now", "2026-11-23T22:10")
+    assert failed.stdout == f"recorded failed {head}: boom\n"
+    status = baselined.cli(work, "status", "--now", "2026-11-23T22:15").stdout.splitlines()
+    assert status == [
+        f"live:     {live} since Sun 22 Nov 12:00 CET (Test Author <author@example.com>)",
+        f"pending:  migrate (no build has recorded it yet) at {head}",
+        "lease:    free",
+        f"failed:   {head} at Mon 23 Nov 22:10 CET (Test Author <author@example.com>): boom",
+        "quiet:    next window for expensive work Mon 23 Nov 22:15 CET (now)",
+        f"verdict:  deploy-expensive for {head} now (quiet window: expensive work may run now)",
+        "ledger:   0 line(s) do not count"]
+    later = baselined.cli(work, "decide", "--now", "2026-11-23T10:00").stdout
+    assert "  next window: Mon 23 Nov 22:00 CET (in 12h00m)\n" in later
