@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from helpers import KEY_ENV, PY, ROOT, Project, git, notes_on_origin, run_cli
+from helpers import KEY_ENV, PY, ROOT, Keys, Project, git, notes_on_origin, run_cli
 
 
 def test_acceptance_timeline(project: Project) -> None:
@@ -293,3 +293,32 @@ def test_status_and_decide_say_it_plainly(baselined: Project) -> None:
         "ledger:   0 line(s) do not count"]
     later = baselined.cli(work, "decide", "--now", "2026-11-23T10:00").stdout
     assert "  next window: Mon 23 Nov 22:00 CET (in 12h00m)\n" in later
+
+
+def test_doctor_names_each_failure_and_its_fix(project: Project) -> None:
+    config = project.work / "deploy-ledger.toml"
+    config.write_text(config.read_text().replace('timezone = "Europe/Amsterdam"\n', "")
+                      .replace('"**/search.py", "**/search_indexes.py"', '"nowhere/*.py"'))
+    build, travis = project.travis_clone("push")
+    stranger = Keys("stranger@ci")
+    done = project.cli(project.work, "doctor", **dict(travis, **{KEY_ENV: stranger.private}))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert "[fail] time zone: timezone is UTC (the default)" in lines
+    assert any(line.startswith("[fail] work kinds: migrate: 1 file(s), index: 0 file(s)")
+               for line in lines)
+    assert any(line.startswith("[fail] key: build rights: SHA256:") and "is not in" in line
+               for line in lines)
+    assert lines[-1] == "4 check(s) failed"
+    assert sum(line.startswith("       fix: ") for line in lines) == 4
+
+
+def test_init_shows_what_the_baseline_matched(project: Project) -> None:
+    done = project.cli(project.work, "init", "--baseline", "HEAD", "--now", "2026-11-22T12:00")
+    head = git(project.work, "rev-parse", "HEAD").strip()[:12]
+    assert done.stdout.splitlines()[-4:] == [
+        f"recorded baseline: {head} is live, with",
+        "  migrate: 1 file(s) (shop/migrations/0001_initial.py)",
+        "  index: 1 file(s) (shop/search.py)",
+        "if these are not the files of your work kinds, fix [work] in deploy-ledger.toml and run "
+        "`deploy-ledger init --baseline HEAD` again: the newer baseline wins"]
