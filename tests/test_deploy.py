@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import os
 import sys
 from datetime import datetime, timedelta
@@ -152,6 +153,8 @@ def test_help_and_keygen_do_not_import_pygit2(tmp_path: Path) -> None:
         assert done.stderr.strip().splitlines()[-1] == "False", (args, done.stderr)
     keygen = subprocess.run([sys.executable, "-m", "cli", "keygen"], capture_output=True,
                             text=True, env=clean_env(), cwd=tmp_path)
-    assert "BEGIN OPENSSH PRIVATE KEY" in keygen.stdout
-    assert 'deploy-ledger-ci namespaces="deploy-ledger.*" ssh-ed25519 ' in keygen.stdout
-    assert KEY_ENV in keygen.stdout
+    secret = keygen.stdout.splitlines()[0]
+    assert base64.b64decode(secret).startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert len(keygen.stdout.splitlines()) == 1  # only the secret on stdout: `keygen > file`
+    assert 'deploy-ledger-ci namespaces="deploy-ledger.*" ssh-ed25519 ' in keygen.stderr
+    assert KEY_ENV in keygen.stderr
