@@ -176,6 +176,9 @@ class Context:
         if ledger is not None and loaded.tip is None:
             raise IdentityError(f"this clone has no refs/notes/deploys (ledger {ledger}): "
                                 "fetch it, or run without --offline")
+        if ledger is not None and loaded.trust is None and loaded.distrust:
+            raise IdentityError(f"the ledger's trust is in doubt, so nothing counts: "
+                                f"{loaded.distrust} (LEDGER.md §3.4)")
         if ledger is not None and loaded.trust is None:
             raise IdentityError(f"refs/notes/deploys is not ledger {ledger}: its root trust "
                                 "event (its first commit) is missing or does not verify; "

@@ -95,6 +95,7 @@ class Loaded:
     read: int = 0  # lines read that are meant as events (including those that do not count)
     events: int = 0  # verified events in the ledger (a checkpoint's count included)
     superseded: int = 0  # format 1 events from before the identity (re-stated by init)
+    distrust: str = ""  # why there is no trust, when it is not a missing root (a forked chain)
 
 
 class _Lines:
@@ -134,6 +135,14 @@ class _Lines:
         return found
 
 
+def _is_trust(item: Found) -> bool:
+    if b"trust" not in item.raw:  # most lines: no decoding
+        return False
+    line = classify(item.raw)
+    event = decode(line) if isinstance(line, EventLine) else None
+    return isinstance(event, Event) and isinstance(event.body, Trust)
+
+
 @dataclass(frozen=True)
 class _Base:
     commit: str
@@ -149,6 +158,7 @@ class Reader:
         self.store = store
         self.anchor = anchor
         self._lines = _Lines(store)  # objects never change: shared by every load
+        self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0) -> Loaded:
@@ -162,19 +172,23 @@ class Reader:
         found = self._collect(loaded, head, base.commit if base else None)
         if base is not None:
             loaded.since_checkpoint = base.depth
+        if base is not None and any(_is_trust(item) for item in found):
+            # A trust event after the checkpoint may fork from before it: the whole notes
+            # history decides (trust events are rare, so this is too).
+            return self.load(now, tip=head, full=True, keep=keep)
         self._fold(loaded, found, base, now, keep)
         if base is not None and (loaded.trust is None
                                  or loaded.trust.digest != base.checkpoint.trust.digest):
-            # The trust changed after the checkpoint: everything is judged again under it.
             return self.load(now, tip=head, full=True, keep=keep)
         return loaded
 
     def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:
         lines = self._lines
-        done: set[tuple[str, bytes]] = set()
+        done: dict[tuple[str, bytes], int] = {}
         found: list[Found] = []
         removed: dict[str, set[bytes]] = {}
-        for commit in self.store.walk(head, hide=base):
+        for position, commit in enumerate(self.store.walk(head, hide=base)):
+            self._position[commit] = position
             loaded.since_checkpoint += 1
             _message, parents, _tree = self.store.commit_info(commit)
             changed: set[str] = set()
@@ -192,8 +206,12 @@ class Reader:
                         removed.setdefault(obj, set()).update(gone)
                     before.update(had)
                 for raw, number in current.items():
-                    if raw not in before and (obj, raw) not in done:
-                        done.add((obj, raw))
+                    if raw in before:
+                        continue
+                    if (obj, raw) in done:  # added again further back: it came from there
+                        found[done[obj, raw]] = Found(obj, number, raw, commit)
+                    else:
+                        done[obj, raw] = len(found)
                         found.append(Found(obj, number, raw, commit))
         for obj, gone in removed.items():
             still = gone - lines.of(head, obj).keys()
@@ -259,9 +277,24 @@ class Reader:
         else:
             chain = base.checkpoint.trust.chain if base else ()
             loaded.roots.update(e.id for e in chain if e.is_root)
+            intro = {event.id: item.commit for item, event in trusts.values()}
+            position = self._position
+            # Parents first: a trust event is judged under the trust of what came before it.
+            ordered = sorted(trusts.values(), key=lambda pair: (
+                -position.get(pair[0].commit, 0), pair[1].order))
+
+            def concurrent(a: Event, b: Event) -> bool:
+                first, second = intro.get(a.id), intro.get(b.id)
+                if first is None or second is None or first == second:
+                    return False
+                return not (self.store.is_ancestor(first, second)
+                            or self.store.is_ancestor(second, first))
+
             loaded.trust, refused = resolve(
-                self.anchor, [*chain, *(e for _i, e in trusts.values())], now)
+                self.anchor, [*chain, *(e for _i, e in ordered)], now, concurrent)
             rejected = {r.event.id: r.reason for r in refused}
+            loaded.distrust = next((f"trust event {r.event.id[:16]}: {r.reason}"
+                                    for r in refused if r.fatal), "")
             if loaded.trust is None:
                 rejected.update({e.id: "the trust chain has no verified root"
                                  for _i, e in trusts.values()})

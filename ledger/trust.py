@@ -9,7 +9,7 @@ identity (format 1 ledgers) trust is the allowed_signers file, as it always was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,10 +61,11 @@ class TrustState:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A trust event that does not count, and why."""
+    """A trust event that does not count, and why; ``fatal`` when it leaves no trust at all."""
 
     event: Event
     reason: str
+    fatal: bool = False
 
 
 def from_file(anchor: Anchor) -> TrustState:
@@ -73,11 +74,14 @@ def from_file(anchor: Anchor) -> TrustState:
 
 
 def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
+            concurrent: Callable[[Event, Event], bool] = lambda _a, _b: False,
             ) -> tuple[TrustState | None, list[Rejected]]:
-    """The trust in force given every trust event known (from a checkpoint and newer notes):
-    the root named by ``anchor.ledger``, self-signed with people rights, then in (clock, id)
-    order each trust event of this ledger that verifies, with people rights, under the trust
-    before it. None when the root is missing or does not verify."""
+    """The trust in force given every trust event known, in notes-history order (parents
+    first): the root named by ``anchor.ledger``, self-signed with people rights, then each trust
+    event of this ledger that verifies, with people rights, under the trust before it. None when
+    the root is missing or does not verify, or when the chain forks (``concurrent(a, b)``: added
+    by notes commits neither of which descends from the other) and one side of the fork removes
+    the key that signed the other (LEDGER.md §3.4)."""
     events = {e.id: e for e in known if isinstance(e.body, Trust)}
     root = events.pop(anchor.ledger or "", None)
     rejected = [Rejected(e, f"the root of another ledger ({e.id[:16]})")
@@ -91,18 +95,38 @@ def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
         rejected.append(Rejected(root, f"the root does not verify under its own lines: "
                                        f"{check.reason}"))
         return None, rejected
-    for event in sorted((e for e in events.values() if not e.is_root), key=lambda e: e.order):
+    for event in (e for e in events.values() if not e.is_root):
         if event.ledger != anchor.ledger:
             rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
             continue
+        rivals = [e for e in chain[1:] if concurrent(e, event)]
+        barred = [e for e in rivals if not _signs(anchor, e, event, now)]
+        if barred:
+            if any(not _signs(anchor, event, e, now) for e in barred):
+                rejected.append(Rejected(event, f"the trust chain forks: it and trust event "
+                                                f"{barred[0].id[:16]} each remove the key "
+                                                "that signed the other", True))
+                return None, rejected
+            rejected.append(Rejected(event, f"made beside trust event {barred[0].id[:16]}, "
+                                            "which removes the key that signed it"))
+            continue
+        if any(not _signs(anchor, event, e, now) for e in rivals):
+            rejected.append(Rejected(event, "the trust chain forks: it removes the key that "
+                                            f"signed trust event {rivals[0].id[:16]}", True))
+            return None, rejected
         check = current.verify(event.payload.encode(), event.sig, now, PEOPLE)
-        if not check.ok or event.order <= chain[-1].order:
-            rejected.append(Rejected(event, check.reason or "it is older than the trust in "
-                                                           "force"))
+        if not check.ok:
+            rejected.append(Rejected(event, check.reason))
             continue
         chain.append(event)
         current = anchor.verifier(_lines(event))
     return TrustState(tuple(chain), current), rejected
+
+
+def _signs(anchor: Anchor, by: Event, event: Event, now: datetime) -> bool:
+    # Whether the trust ``by`` states lets ``event``'s key sign people's events.
+    check = anchor.verifier(_lines(by)).verify(event.payload.encode(), event.sig, now, PEOPLE)
+    return check.ok
 
 
 def _lines(event: Event) -> tuple[str, ...]:

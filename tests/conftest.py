@@ -86,3 +86,19 @@ def baselined(project: Project) -> Project:
     result = project.cli(project.work, "init", "--baseline", "HEAD", "--now", "2026-11-22T12:00")
     assert result.returncode == 0, result.stderr
     return project
+
+
+@pytest.fixture
+def served(tmp_path: Path, keys: Keys) -> Iterator[Project]:
+    """A baselined project whose origin is served by git daemon, with a migration pending."""
+    (tmp_path / "home").mkdir(exist_ok=True)
+    daemon = GitDaemon(tmp_path)
+    try:
+        project = Project(tmp_path, keys, url=daemon.url("origin.git"))
+        done = project.cli(project.work, "init", "--baseline", "HEAD", "--now",
+                           "2026-11-22T12:00")
+        assert done.returncode == 0, done.stderr
+        project.change("shop/migrations/0002_x.py")
+        yield project
+    finally:
+        daemon.stop()

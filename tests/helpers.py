@@ -251,6 +251,60 @@ class Project:
 
 
 
+def verdict(project: Project, *when: str, depth: str = "--depth=50",
+            **env: str) -> subprocess.CompletedProcess[str]:
+    """``decide`` in a fresh Travis-like clone of ``project``."""
+    build, travis = project.travis_clone("push", depth)
+    return project.cli(build, "decide", *when, **dict(travis, **env))
+
+
+def rights_setup(project: Project, *more: str) -> dict[str, Keys]:
+    """Split keys: a build key every build has, a deploy key for the deploy job, a person (ann),
+    and more people named by ``more``."""
+    keys = {"build": Keys("builds@ci"), "deploy": Keys("deploys@ci"), "ann": Keys("ann@x"),
+            **{name: Keys(f"{name}@x") for name in more}}
+    lines = (keys["build"].allowed('namespaces="deploy-ledger.build"')
+             + keys["deploy"].allowed('namespaces="deploy-ledger.build,deploy-ledger.deploy"')
+             + "".join(keys[name].allowed('namespaces="deploy-ledger.people"')
+                       for name in ("ann", *more)))
+    path = project.base / "split_signers"
+    path.write_text(lines)
+    done = project.cli(project.work, "trust", "--file", str(path), "--reason", "split keys")
+    assert done.returncode == 0, done.stderr
+    return keys
+
+
+def forge(project: Project, body: object, key: Keys, rights: str, *, clock: int,
+          commit: str | None = None, time: datetime = T0, ledger: str | None = None) -> str:
+    """An event line signed by ``key`` with ``rights``, written by hand as an attacker would."""
+    from ledger.events import Author, Body, new_event
+    from ledger.signing import SshSigner
+
+    assert isinstance(body, Body)
+    target = commit or git(project.work, "rev-parse", "HEAD").strip()
+    event = new_event(body, clock=clock, time=time, commit=target, by=Author(human="forger"),
+                      ledger=project.ledger if ledger is None else ledger)
+    sig = SshSigner({KEY_ENV: key.private}, KEY_ENV).sign(event.payload.encode(), rights)
+    return event.with_sig(sig).line()
+
+
+def push_note(project: Project, line: str, *, commit: str | None = None,
+              fork_from: str | None = None) -> None:
+    """Append ``line`` to the note on ``commit`` (HEAD) and push it with plain git; with
+    ``fork_from``, on a notes commit whose parent is that older notes commit, merged in."""
+    work = project.work
+    target = commit or git(work, "rev-parse", "HEAD").strip()
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    if fork_from is None:
+        git(work, "notes", "--ref=deploys", "append", "-m", line, target)
+    else:
+        git(work, "update-ref", "refs/notes/fork", fork_from)
+        git(work, "notes", "--ref=fork", "append", "-m", line, target)
+        git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq",
+            "refs/notes/fork")
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+
+
 def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: str,
                   index: int, out: str) -> None:
     """A separate process appending one event per round, all processes starting each round at

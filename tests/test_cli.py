@@ -299,7 +299,7 @@ def test_doctor_names_each_failure_and_its_fix(project: Project) -> None:
     config = project.work / "deploy-ledger.toml"
     config.write_text(config.read_text().replace('timezone = "Europe/Amsterdam"\n', "")
                       .replace('"**/search.py", "**/search_indexes.py"', '"nowhere/*.py"'))
-    build, travis = project.travis_clone("push")
+    _build, travis = project.travis_clone("push")
     stranger = Keys("stranger@ci")
     done = project.cli(project.work, "doctor", **dict(travis, **{KEY_ENV: stranger.private}))
     assert done.returncode == 1

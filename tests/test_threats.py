@@ -5,37 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-from helpers import KEY_ENV, PY, GitDaemon, Keys, Project, git, notes_on_origin
+from helpers import KEY_ENV, PY, Keys, Project, git, notes_on_origin, rights_setup, verdict
 
 MONDAY = ("--now", "2026-11-23T10:10")
 NIGHT = ("--now", "2026-11-23T23:00")
-
-
-@pytest.fixture
-def served(tmp_path: Path, keys: Keys) -> Iterator[Project]:
-    """A baselined project whose origin is served by git daemon, with a migration pending."""
-    (tmp_path / "home").mkdir(exist_ok=True)
-    daemon = GitDaemon(tmp_path)
-    try:
-        project = Project(tmp_path, keys, url=daemon.url("origin.git"))
-        done = project.cli(project.work, "init", "--baseline", "HEAD", "--now",
-                           "2026-11-22T12:00")
-        assert done.returncode == 0, done.stderr
-        project.change("shop/migrations/0002_x.py")
-        yield project
-    finally:
-        daemon.stop()
-
-
-def verdict(project: Project, *when: str, depth: str = "--depth=50",
-            **env: str) -> subprocess.CompletedProcess[str]:
-    build, travis = project.travis_clone("push", depth)
-    return project.cli(build, "decide", *when, **dict(travis, **env))
 
 
 def test_1_a_fast_forward_push_that_drops_a_line(served: Project) -> None:
@@ -118,19 +94,6 @@ def test_3_two_jobs_of_one_build_both_call_run(served: Project) -> None:
     codes = sorted(p.wait(120) for p in procs)
     assert codes == [0, 3]
     assert served.ran_ops() == ["migrate"]  # once
-
-
-def rights_setup(project: Project) -> dict[str, Keys]:
-    """Split keys: a build key every build has, a deploy key for the deploy job, a person."""
-    keys = {"build": Keys("builds@ci"), "deploy": Keys("deploys@ci"), "ann": Keys("ann@x")}
-    lines = (keys["build"].allowed('namespaces="deploy-ledger.build"')
-             + keys["deploy"].allowed('namespaces="deploy-ledger.build,deploy-ledger.deploy"')
-             + keys["ann"].allowed('namespaces="deploy-ledger.people"'))
-    path = project.base / "split_signers"
-    path.write_text(lines)
-    done = project.cli(project.work, "trust", "--file", str(path), "--reason", "split keys")
-    assert done.returncode == 0, done.stderr
-    return keys
 
 
 def test_4_a_feature_branch_build_cannot_deploy_or_approve(served: Project) -> None:
