@@ -92,7 +92,9 @@ def import_(file: Annotated[Optional[Path], typer.Argument(  # noqa: UP045
     added to the note of the commit it is about if it verifies; exit 1 if any does not."""
     from ledger.actions.sync import import_lines
 
-    text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
+    # Bytes as given: a line that is not UTF-8 is refused with its reason, never a crash.
+    raw = file.read_bytes() if file else sys.stdin.buffer.read()
+    text = raw.decode("utf-8", "surrogateescape")
     result = import_lines(ctx_for(), text.splitlines(), push=not no_push)
     for number, reason in result.refused:
         print(f"deploy-ledger: line {number} refused: {reason}", file=sys.stderr)

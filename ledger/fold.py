@@ -34,6 +34,12 @@ def _later(new: Event, old: Event | None) -> bool:
     return old is None or new.order > old.order
 
 
+def _unseen(latch: Event, end: Event | None) -> bool:
+    # A hold or require survives an event that would end it unless that event's clock is
+    # higher: one with the same clock was written beside it, without having seen it.
+    return end is None or latch.clock >= end.clock
+
+
 @dataclass
 class State:
     """Deploy state after replaying verified events."""
@@ -72,15 +78,15 @@ class State:
                 self.failed = event
             self._end(event, body.claim)
         elif isinstance(body, Require):
-            if _later(event, self.kind_deploys.get(body.kind)):
+            if _unseen(event, self.kind_deploys.get(body.kind)):
                 self.requires[event.id] = event
         elif isinstance(body, Hold):
-            if _later(event, self.release):
+            if _unseen(event, self.release):
                 self.holds[event.id] = event
         elif isinstance(body, Release):
             if _later(event, self.release):
                 self.release = event
-                self.holds = {k: h for k, h in self.holds.items() if h.order > event.order}
+                self.holds = {k: h for k, h in self.holds.items() if _unseen(h, event)}
         elif isinstance(body, Claim):
             if _later(event, self.claim):
                 self.claim = event
@@ -102,7 +108,7 @@ class State:
                 self.requires = {
                     k: r for k, r in self.requires.items()
                     if not (isinstance(r.body, Require) and r.body.kind == kind
-                            and r.order < event.order)
+                            and not _unseen(r, event))
                 }
         self._end(event, body.claim)
 

@@ -120,7 +120,7 @@ class Writer:
             existing = self._raw_lines(tip, obj) if tip else set()
             if lines <= existing:
                 continue
-            text = render(existing | lines).encode("utf-8")
+            text = render(existing | lines).encode("utf-8", "surrogateescape")
             if len(text) > MAX_WRITTEN_NOTE:
                 raise UsageError(f"the note on {obj[:12]} would grow over "
                                  f"{MAX_WRITTEN_NOTE >> 20} MiB; not written")
@@ -198,7 +198,7 @@ class Writer:
                 mine = self._raw_lines(local, obj)
                 union = mine | self._raw_lines(remote, obj)
                 if union != mine:
-                    updates[obj] = render(union).encode("utf-8")
+                    updates[obj] = render(union).encode("utf-8", "surrogateescape")
             tree = store.write_tree(local, updates)
             target = store.create_commit(tree, [local, remote],
                                          f"deploy-ledger: merge {remote[:12]} into {local[:12]}\n")

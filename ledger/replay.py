@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from . import checkpoint
@@ -27,7 +27,6 @@ from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, check_line, decode, keyed
 
 MAX_WALK = 512  # commits searched back for a checkpoint
-SLACK = 1 << 20  # how far a clock may run ahead of the number of events in the ledger
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,7 @@ class Found:
     number: int
     raw: bytes
     commit: str  # the notes commit that added it
+    bound: int = 0  # the highest clock the notes history before it allows (§4)
 
 
 @dataclass
@@ -135,6 +135,41 @@ class _Lines:
         return found
 
 
+def _bounded(found: list[Found], history: list[tuple[str, list[str]]], base: int,
+             ) -> list[Found]:
+    # The clock rule of §4, from the notes history alone (never from signatures, so a change of
+    # trust cannot move it): a line may be at most as far above the highest clock its notes
+    # commit's parents hold as the number of event lines that commit adds.
+    added: dict[str, list[int]] = {}
+    for index, item in enumerate(found):
+        added.setdefault(item.commit, []).append(index)
+    highest: dict[str, int] = {}
+    out = list(found)
+    for commit, parents in reversed(history):  # parents first
+        start = max((highest.get(parent, base) for parent in parents), default=base)
+        clocks = {index: _clock(found[index].raw) for index in added.get(commit, [])}
+        bound = start + sum(1 for clock in clocks.values() if clock is not None)
+        top = start
+        for index, clock in clocks.items():
+            out[index] = replace(found[index], bound=bound)
+            if clock is not None:
+                top = max(top, min(clock, bound))
+        highest[commit] = top
+    return out
+
+
+def _beyond(event: Event, item: Found) -> str:
+    if event.clock <= item.bound:
+        return ""
+    return (f"clock {event.clock} is beyond {item.bound}, the most the notes history before it "
+            "allows")
+
+
+def _clock(raw: bytes) -> int | None:
+    line = classify(raw)
+    return int(line.key_clock) if isinstance(line, EventLine) else None
+
+
 def _is_trust(item: Found) -> bool:
     if b"trust" not in item.raw:  # most lines: no decoding
         return False
@@ -187,10 +222,12 @@ class Reader:
         done: dict[tuple[str, bytes], int] = {}
         found: list[Found] = []
         removed: dict[str, set[bytes]] = {}
+        history: list[tuple[str, list[str]]] = []
         for position, commit in enumerate(self.store.walk(head, hide=base)):
             self._position[commit] = position
             loaded.since_checkpoint += 1
             _message, parents, _tree = self.store.commit_info(commit)
+            history.append((commit, parents))
             changed: set[str] = set()
             sources: list[str | None] = [*parents] or [None]  # a root commit: every note is new
             for parent in sources:
@@ -218,7 +255,7 @@ class Reader:
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
-        return found
+        return _bounded(found, history, loaded.state.clock)
 
     def _fold(self, loaded: Loaded, found: list[Found], base: _Base | None, now: datetime,
               keep: int | None) -> None:
@@ -245,12 +282,7 @@ class Reader:
         verified = self._verify(loaded, others, now, seen, root[0].commit if root else None)
         loaded.events = (base.checkpoint.events if base else 0) + len(verified) + len(trusts)
         for good in verified:
-            if good.event.clock > loaded.events + SLACK:
-                loaded.problems.append(Problem(good.event.commit, 0, good.event.id, (
-                    f"clock {good.event.clock} is far beyond the {loaded.events} events of "
-                    "the ledger")))
-            else:
-                loaded.state.apply(good)
+            loaded.state.apply(good)
         loaded.problems.sort(key=lambda p: (p.commit, p.line))
         if keep != 0:
             ordered = heapq.nlargest(len(seen) if keep is None else keep, seen,
@@ -261,7 +293,7 @@ class Reader:
                     trusts: dict[str, tuple[Found, Event]], seen: list[Seen]) -> None:
         if event.is_root:
             loaded.roots.add(event.id)
-        problem = keyed(event, line, item.obj)
+        problem = keyed(event, line, item.obj) or _beyond(event, item)
         if problem:
             loaded.problems.append(Problem(item.obj, item.number, line.key_id, problem))
             seen.append(Seen(event, Check(False, problem), item.obj, item.number))
@@ -313,8 +345,12 @@ class Reader:
                 outcome = Outcome(None, Check(False, "the ledger's trust cannot be established"))
             else:
                 outcome = check_line(item.obj, line, loaded.trust, self.anchor.ledger, now)
-            seen.append(Seen(outcome.event, outcome.check, item.obj, item.number))
             good = outcome.verified
+            beyond = _beyond(good.event, item) if good is not None else ""
+            if beyond:
+                outcome = Outcome(outcome.event, Check(False, beyond))
+                good = None
+            seen.append(Seen(outcome.event, outcome.check, item.obj, item.number))
             if good is not None:
                 verified.append(good)
                 continue

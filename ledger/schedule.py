@@ -146,7 +146,14 @@ class Schedule:
         return _merge(raw)
 
     def busy_at(self, now: datetime) -> Interval | None:
-        return next(((s, e) for s, e in self.busy_intervals(now, 1) if s <= now < e), None)
+        """The busy interval ``now`` is in, merged across back-to-back days (None: not busy)."""
+        days = 8
+        while True:
+            found = next(((s, e) for s, e in self.busy_intervals(now, days) if s <= now < e),
+                         None)
+            if found is None or found[1] < now + timedelta(days=days) or days >= HORIZON_DAYS:
+                return found
+            days *= 4
 
     def freeze_at(self, now: datetime) -> Interval | None:
         return next(((s, e) for s, e in self.freezes if s <= now < e), None)

@@ -13,6 +13,7 @@ from .errors import UsageError
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 COMPACT = "%Y%m%dT%H%M%SZ"
+YEARS = (1970, 9000)  # what a time may be: later arithmetic (windows, horizons) never overflows
 MAX_DURATION = timedelta(days=3660)  # ten years: beyond it a duration is a typo, not a policy
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _DURATION = re.compile(r"(?:(\d{1,6})d)?\s*(?:(\d{1,7})h)?\s*(?:(\d{1,9})m)?\s*(?:(\d{1,10})s)?\Z")
@@ -35,7 +36,7 @@ def show(moment: datetime, zone: ZoneInfo) -> str:
 
 def parse_stamp(text: str) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SSZ``; raises ``ValueError``."""
-    if not _STAMP.match(text):
+    if not _STAMP.match(text) or not YEARS[0] <= int(text[:4]) <= YEARS[1]:
         raise ValueError(f"bad timestamp {text[:40]!r}")
     return datetime.strptime(text, STAMP).replace(tzinfo=timezone.utc)
 
@@ -87,6 +88,9 @@ def parse_moment(text: str, zone: ZoneInfo, option: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone, fold=0)
     try:
-        return moment.astimezone(timezone.utc)
+        moment = moment.astimezone(timezone.utc)
     except OverflowError:
-        raise UsageError(f"{option}: {text!r} is out of range") from None
+        moment = datetime.min.replace(tzinfo=timezone.utc)
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise UsageError(f"{option}: {text!r} is out of range (years {YEARS[0]}–{YEARS[1]})")
+    return moment

@@ -3,11 +3,13 @@ served by `git daemon`, ending safe."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import datetime, timezone
 
-from helpers import KEY_ENV, Keys, Project, forge, git, push_note, rights_setup, verdict
+from helpers import KEY_ENV, PY, Keys, Project, forge, git, push_note, rights_setup, verdict
 
-from ledger.events import Approve, Trust
+from ledger.events import Approve, Build, Trust
 
 MONDAY = ("--now", "2026-11-23T10:10")
 NIGHT = ("--now", "2026-11-23T23:00")
@@ -61,3 +63,60 @@ def test_18_a_fork_that_removes_each_other_stops_the_ledger(served: Project) -> 
     decided = verdict(served, *NIGHT, **{KEY_ENV: keys["deploy"].private})
     assert decided.returncode == 1, decided.stdout
     assert "the trust chain forks" in decided.stderr, decided.stderr
+
+
+def test_19_a_clock_jump_then_a_key_rotation_loses_nothing(served: Project) -> None:
+    keys = rights_setup(served)
+    jump = forge(served, Build({"migrate": "none"}), keys["build"], "build", clock=1 << 20)
+    push_note(served, jump)
+    verify = served.cli(served.work, "verify")
+    assert f"clock {1 << 20} is beyond 4, the most the notes history" in verify.stdout, \
+        verify.stdout
+    build, travis = served.travis_clone("cron")
+    deploy = {KEY_ENV: keys["deploy"].private}
+    ran = served.cli(build, "run", *NIGHT, "--", "true", **dict(travis, **deploy))
+    assert ran.returncode == 0, ran.stderr
+    assert served.cli(served.work, "hold", "--reason", "incident", *NIGHT,
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    # People rotate the build key out: nothing written after the jump stops counting.
+    rotated = "".join(line for line in (served.base / "split_signers").read_text()
+                      .splitlines(True) if "builds@ci" not in line)
+    (served.base / "rotated").write_text(rotated + Keys("builds2@ci").allowed(
+        'namespaces="deploy-ledger.build"'))
+    assert served.cli(served.work, "trust", "--file", str(served.base / "rotated"), *NIGHT,
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    status = json.loads(served.cli(served.work, "status", "--format", "json", *MONDAY).stdout)
+    assert status["live"]["commit"] == travis["TRAVIS_COMMIT"]
+    assert [h["reason"] for h in status["holds"]] == ["incident"]
+
+
+def test_20_a_line_that_is_not_utf8_stops_no_writer(served: Project) -> None:
+    work = served.work
+    old = git(work, "rev-parse", "HEAD~1").strip()
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    shown = subprocess.run(["git", "notes", "--ref=deploys", "show", old], cwd=work,
+                           capture_output=True, check=True).stdout
+    kept = [line for line in shown.split(b"\n") if b'"deployed"' not in line]
+    (served.base / "odd").write_bytes(b"\n".join(kept) + b"\n\xff\n")
+    git(work, "notes", "--ref=deploys", "add", "-f", "-F", str(served.base / "odd"), old)
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    build, travis = served.travis_clone("cron")
+    for args in (["record"], ["run", "--", "true"], ["hold", "--reason", "x"], ["sync"]):
+        done = served.cli(build, *args, *(NIGHT if args[0] != "sync" else ()), **travis)
+        assert done.returncode == 0, (args, done.stderr)
+    verify = served.cli(build, "verify", **travis)
+    assert "line is not UTF-8 text" in verify.stdout, verify.stdout
+
+
+def test_21_odd_input_is_a_usage_error_or_refused_never_a_crash(served: Project) -> None:
+    far = served.cli(served.work, "decide", "--now", "9999-12-31T23:00")
+    assert far.returncode == 2 and "out of range (years 1970" in far.stderr, far.stderr
+    until = served.cli(served.work, "approve", "--until", "9999-12-31T23:59", *MONDAY)
+    assert until.returncode == 2 and "out of range" in until.stderr, until.stderr
+    (served.base / "odd").write_bytes(b"\xff\xfe not an event\n")
+    imported = served.cli(served.work, "import", str(served.base / "odd"))
+    assert imported.returncode == 1 and "line 1 refused: line is not UTF-8 text" in \
+        imported.stderr, imported.stderr
+    piped = subprocess.run([PY, "-m", "cli", "import"], input=b"\xff\n", cwd=served.work,
+                           capture_output=True, env=served.env())
+    assert piped.returncode == 1 and b"line is not UTF-8 text" in piped.stderr, piped.stderr

@@ -38,7 +38,7 @@ def import_lines(ctx: Context, texts: Iterable[str], *, push: bool = True) -> Im
     assert loaded.trust is not None
     result, good = Imported(), []
     for number, text in enumerate(texts, 1):
-        line = classify(text.rstrip("\n").encode("utf-8"))
+        line = classify(text.rstrip("\n").encode("utf-8", "surrogateescape"))
         if isinstance(line, Blank | Comment):
             continue
         if not isinstance(line, EventLine):

@@ -24,6 +24,7 @@ from ledger.events import (  # noqa: E402
     Deployed,
     Event,
     Hold,
+    Release,
     Require,
     Trust,
     new_event,
@@ -143,12 +144,19 @@ def verification_cases() -> list[dict[str, object]]:
     ]
 
 
+def beside(release: Event) -> Event:
+    """A hold with the release's clock and a lower id: (clock, id) alone would end it."""
+    return next(hold for n in range(1000)
+                if (hold := ev(Hold(f"incident {n}"), release.clock, C)).id < release.id)
+
+
 def fold_cases() -> list[dict[str, object]]:
     claim = ev(Claim(("migrate",), T + timedelta(days=2)), 3, C)
     early_end = ev(Deployed((), {"migrate": FP1}, claim.id), 2, B)  # names it, but older
     require = ev(Require("index", "rebuild"), 3, C)
     no_kind = ev(Deployed((), {}), 2)
     dropped = note(ROOT.line())
+    release = ev(Release("over"), 4, C)
     return [
         case("lease-end-older-than-claim", "LEDGER.md §4",
              "a deployed naming a claim ends it only with a higher (clock, id)",
@@ -176,6 +184,23 @@ def fold_cases() -> list[dict[str, object]]:
                                                            3).line())}}],
              judge=judge(MONDAY_23, commit=A, fps={"migrate": FP1}, behind=True),
              expect_verdict={"verdict": "deploy-expensive", "operations": ["migrate"]}),
+        case("a-hold-beside-a-release-stays", "LEDGER.md §4",
+             "a release ends holds with a lower clock, not one written beside it (same clock)",
+             [{"message": "t", "notes": {A: note(*BASE), C: note(
+                 ev(Hold("old"), 3, C).line(), release.line(), beside(release).line())}}],
+             judge=judge(MONDAY_23),
+             expect_verdict={"verdict": "wait"}),
+        case("a-clock-beyond-the-history", "LEDGER.md §4",
+             "a line's clock may exceed the highest clock before its notes commit by at most "
+             "the number of event lines that commit adds",
+             [{"message": "t", "notes": {A: note(*BASE)}},
+              {"message": "jump", "notes": {C: note(ev(Hold("far"), 5, C).line(),
+                                                    ev(Hold("near"), 4, C).line())}}],
+             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": True,
+                            "reason": ""},
+                           {"note": C, "line": 3, "answer": "event", "counts": False,
+                            "reason": "clock 5 is beyond 4"}],
+             judge=judge(MONDAY_23), expect_verdict={"verdict": "wait"}),
         case("an-older-commit-is-skipped", "LEDGER.md §8.2 rule 1",
              "a commit older than the live one is skipped",
              [{"message": "t", "notes": {A: note(*BASE)}}],
