@@ -9,7 +9,7 @@ migration files have the same fingerprint; adding, editing or removing one chang
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .globs import PathMatcher, pathspec
@@ -18,21 +18,32 @@ from .ids import NONE
 
 @dataclass(frozen=True)
 class WorkKind:
-    """One kind of expensive work: its name, the globs that select its files, its command."""
+    """One kind of expensive work: its name, the globs that select its files, its command, and
+    other lists of globs whose files it covers too (``also``: the live commit's, §8.1)."""
 
     name: str
     paths: tuple[str, ...]
     run: str | None = None
+    also: tuple[tuple[str, ...], ...] = ()
 
-    def matcher(self) -> PathMatcher:
-        return PathMatcher(self.paths)
+    @property
+    def globs(self) -> tuple[str, ...]:
+        return self.paths + tuple(glob for globs in self.also for glob in globs)
+
+    def matcher(self) -> Callable[[str], bool]:
+        # Each list decides on its own (its `!` patterns exclude only from its own matches),
+        # and a file is this kind's when any list takes it.
+        matchers = [PathMatcher(globs) for globs in (self.paths, *self.also)]
+        if len(matchers) == 1:
+            return matchers[0]
+        return lambda path: any(match(path) for match in matchers)
 
 
 def candidate_pathspecs(kinds: Mapping[str, WorkKind]) -> list[str] | None:
     """Pathspecs for every kind's files, or None when only a full walk is exact."""
     specs: list[str] = []
     for kind in kinds.values():
-        for glob in kind.paths:
+        for glob in kind.globs:
             spec = pathspec(glob)
             if spec is None:
                 return None

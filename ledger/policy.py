@@ -2,8 +2,8 @@
 configuration and the commit's own, so that the commit being judged cannot set its own rules.
 Tightening takes effect at once; loosening once the commit that loosens is live.
 
-Busy windows, freezes and work kinds are united (a kind in both matches the files of either's
-globs, and runs the commit's own command), ``min_quiet`` and ``lease`` take the larger, a holiday
+Busy windows, freezes and work kinds are united (a kind in both covers every file either's
+globs take, each list with its own `!` exclusions, and runs the commit's own command), ``min_quiet`` and ``lease`` take the larger, a holiday
 counts only where both have it, ``expensive_on`` and ``branch`` intersect.
 """
 
@@ -42,10 +42,9 @@ def stricter(mine: Config, live: Config, live_commit: str) -> Policy:
     work = dict(live.work)
     for name, kind in mine.work.items():
         before = work.get(name)
-        extra = tuple(p for p in (before.paths if before else ()) if p not in kind.paths)
-        paths = kind.paths + extra
-        work[name] = WorkKind(name, paths, kind.run if kind.run is not None else
-                              (before.run if before else None))
+        also = (before.paths,) if before and before.paths != kind.paths else ()
+        work[name] = WorkKind(name, kind.paths, kind.run if kind.run is not None else
+                              (before.run if before else None), also)
     order = [*mine.work, *(k for k in live.work if k not in mine.work)]
     return Policy(rules, {k: work[k] for k in order}, max(mine.lease, live.lease),
                   f"{mine.source} and the live commit {live_commit[:12]}'s")

@@ -120,3 +120,18 @@ def test_21_odd_input_is_a_usage_error_or_refused_never_a_crash(served: Project)
     piped = subprocess.run([PY, "-m", "cli", "import"], input=b"\xff\n", cwd=served.work,
                            capture_output=True, env=served.env())
     assert piped.returncode == 1 and b"line is not UTF-8 text" in piped.stderr, piped.stderr
+
+
+def test_22_a_bang_glob_in_the_judged_commit_excludes_only_its_own(served: Project) -> None:
+    build, travis = served.travis_clone("cron")
+    assert served.cli(build, "run", *NIGHT, "--", "true", **travis).returncode == 0
+    config = served.work / "deploy-ledger.toml"
+    config.write_text(config.read_text().replace(
+        'paths = ["**/migrations/*.py"]',
+        'paths = ["**/migrations/*.py", "!shop/migrations/0003_*.py"]'))
+    (served.work / "shop/migrations/0003_drop.py").write_text("# drop a column\n")
+    git(served.work, "add", "-A")
+    git(served.work, "commit", "-q", "-m", "a migration its own globs exclude")
+    git(served.work, "push", "-q", "origin", "main")
+    judged = verdict(served, *MONDAY)
+    assert judged.returncode == 3 and "pending:     migrate" in judged.stdout, judged.stdout

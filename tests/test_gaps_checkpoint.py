@@ -1,22 +1,28 @@
-"""Tests written to kill surviving mutants (mutmut) in ledger.checkpoint (pure: no git)."""
+"""Exact edges of ledger.checkpoint, without git: how a block is found in a commit message and
+parsed, the versions and ledger identity it is read under, its validity interval, its binding to
+the notes, and the clock and event count its header carries."""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from helpers import HMAC_ENV, KEY_ENV, Keys, trusted
+from helpers import HMAC_ANCHOR, HMAC_ENV, KEY_ENV, Keys, trusted
 
-from ledger.allowed_signers import AllowedSigners
 from ledger.checkpoint import HEAD, SIG, Parsed, _valid_at, encode, parse, read
-from ledger.events import Author, Event, Hold, new_event
+from ledger.events import Author, Event, Hold, Trust, new_event
 from ledger.fold import fold
-from ledger.signing import HmacSigner, HmacVerifier, SshSigner, SshVerifier
+from ledger.notes import EventLine, classify
+from ledger.signing import HmacSigner, SshSigner
+from ledger.trust import Anchor, TrustState, from_file, resolve
+from ledger.verify import check_line
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 C1 = "1" * 40
 TREE = "f" * 40
-VERIFIER = HmacVerifier(HMAC_ENV, "TEST_HMAC")
+TRUST = from_file(HMAC_ANCHOR)
+TRUST_ID = TRUST.verifier.trust_id
 SIGNER = HmacSigner(HMAC_ENV, "TEST_HMAC")
 
 
@@ -30,44 +36,52 @@ def everywhere(_event: Event, _line: str) -> bool:
 
 def signed_block(header: str, *lines: str) -> str:
     block = "\n".join([header, *lines]) + "\n"
-    return block + SIG + SIGNER.sign(block.encode()) + "\n"
+    return block + SIG + SIGNER.sign(block.encode(), None) + "\n"
 
 
 def test_header_text_inside_an_event_line_does_not_confuse_parse() -> None:
     state = fold(trusted(hold(f"quoting {HEAD}2 tree=x")))
-    message = "deploy-ledger: hold\n\n" + encode(TREE, state, VERIFIER, SIGNER, T)
+    message = "deploy-ledger: hold\n\n" + encode(TREE, state, TRUST, 1, None, SIGNER, T)
     parsed = parse(message)
     assert parsed is not None and parsed.fields["tree"] == TREE
-    assert read(parsed, TREE, VERIFIER, T, everywhere) == state
+    got = read(parsed, TREE, HMAC_ANCHOR, T, everywhere)
+    assert got is not None and got.state == state
 
 
 def test_a_block_at_the_start_of_the_message_parses() -> None:
-    block = encode(TREE, fold(trusted(hold("x"))), VERIFIER, SIGNER, T)
+    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T)
     assert block.startswith(HEAD) and parse(block) is not None
 
 
-def test_only_version_1_is_read() -> None:
-    block = encode(TREE, fold(trusted(hold("x"))), VERIFIER, SIGNER, T)
-    assert parse(block.replace(f"{HEAD}1 ", f"{HEAD}2 ", 1)) is None
+def test_only_known_versions_are_read() -> None:
+    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T)
+    assert block.startswith(f"{HEAD}1 ")
+    assert parse(block.replace(f"{HEAD}1 ", f"{HEAD}3 ", 1)) is None
+    two = parse(block.replace(f"{HEAD}1 ", f"{HEAD}2 ", 1))
+    assert two is not None and two.version == "2"
+    # a version 2 checkpoint belongs to a ledger with an identity: not read without one
+    assert read(two, TREE, HMAC_ANCHOR, T, everywhere) is None
 
 
 def test_hand_written_messages_parse_by_the_first_lines() -> None:
-    header = f"{HEAD}1 tree={TREE} trust={VERIFIER.trust_id} clock=5 valid=-..- odd=a=b end=X"
+    header = f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=5 valid=-..- odd=a=b end=X"
     block = "\n".join([header]) + "\n"
     message = ("preface\n" + SIG + "early\n" + block + SIG + "hmac:k:1 junk\n"
                + "more text\n" + SIG + "late\n")
     parsed = parse(message)
-    assert parsed == Parsed({"tree": TREE, "trust": VERIFIER.trust_id, "clock": "5",
-                             "valid": "-..-", "odd": "a=b", "end": "X"},
+    assert parsed == Parsed("1", {"tree": TREE, "trust": TRUST_ID, "clock": "5",
+                                  "valid": "-..-", "odd": "a=b", "end": "X"},
                             block, (), "hmac:k:1 junk")
 
 
 def test_a_last_line_with_trailing_space_is_not_trimmed() -> None:
     event = trusted(hold("x"))[0].event
-    header = f"{HEAD}1 tree={TREE} trust={VERIFIER.trust_id} clock=1 valid=-..-"
+    header = f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=1 valid=-..-"
     parsed = parse(signed_block(header, event.line() + " "))
     assert parsed is not None and parsed.lines == (event.line() + " ",)
-    assert read(parsed, TREE, VERIFIER, T, everywhere) is None
+    assert read(parsed, TREE, HMAC_ANCHOR, T, everywhere) is None
+    exact = parse(signed_block(header, event.line()))
+    assert exact is not None and read(exact, TREE, HMAC_ANCHOR, T, everywhere) is not None
 
 
 def test_validity_bounds() -> None:
@@ -83,35 +97,76 @@ def test_validity_bounds() -> None:
     assert not _valid_at({"valid": "-..-..x"}, T)  # split at the first ".."
 
 
-def test_a_checkpoint_carries_and_checks_its_validity(keys: Keys) -> None:
+def test_a_checkpoint_carries_and_checks_its_validity(tmp_path: Path, keys: Keys) -> None:
     allowed = keys.allowed('namespaces="deploy-ledger",valid-after="20261101Z",'
                            'valid-before="20261201Z"')
-    verifier = SshVerifier(AllowedSigners.parse(allowed))
+    anchor = keys.anchor(tmp_path, text=allowed)
     signer = SshSigner(os.environ, KEY_ENV)
-    state = fold([])
-    block = encode(TREE, state, verifier, signer, T)
+    block = encode(TREE, fold([]), from_file(anchor), 0, None, signer, T)
     assert "valid=20261101T000000Z..20261201T000000Z" in block.split("\n", 1)[0]
     parsed = parse(block)
     assert parsed is not None
-    assert read(parsed, TREE, verifier, T, everywhere) is not None
-    assert read(parsed, TREE, verifier, T + timedelta(days=30), everywhere) is None
+    assert read(parsed, TREE, anchor, T, everywhere) is not None
+    assert read(parsed, TREE, anchor, T + timedelta(days=30), everywhere) is None
 
 
 def test_every_retained_line_must_be_in_the_notes() -> None:
     state = fold(trusted(hold("x")))
-    parsed = parse(encode(TREE, state, VERIFIER, SIGNER, T))
+    parsed = parse(encode(TREE, state, TRUST, 1, None, SIGNER, T))
     assert parsed is not None
-    assert read(parsed, TREE, VERIFIER, T, lambda _e, _l: False) is None
+    assert read(parsed, TREE, HMAC_ANCHOR, T, lambda _e, _l: False) is None
 
 
-def test_the_header_clock_counts_and_may_be_absent() -> None:
+def test_the_header_clock_and_count_count_and_may_be_absent() -> None:
     state = fold(trusted(hold("x", clock=3)))
     state.clock = 9
-    parsed = parse(encode(TREE, state, VERIFIER, SIGNER, T))
+    parsed = parse(encode(TREE, state, TRUST, 7, None, SIGNER, T))
     assert parsed is not None
-    got = read(parsed, TREE, VERIFIER, T, everywhere)
-    assert got is not None and got.clock == 9
-    bare = parse(signed_block(f"{HEAD}1 tree={TREE} trust={VERIFIER.trust_id}"))
+    got = read(parsed, TREE, HMAC_ANCHOR, T, everywhere)
+    assert got is not None and (got.state.clock, got.events) == (9, 7)
+    bare = parse(signed_block(f"{HEAD}1 tree={TREE} trust={TRUST_ID}"))
     assert bare is not None
-    empty = read(bare, TREE, VERIFIER, T, everywhere)
-    assert empty is not None and empty.clock == 0
+    empty = read(bare, TREE, HMAC_ANCHOR, T, everywhere)
+    assert empty is not None and (empty.state.clock, empty.events) == (0, 0)
+    # without an event count (as 0.1.0 wrote them) the clock stands in for it
+    uncounted = parse(signed_block(f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=5"))
+    assert uncounted is not None
+    old = read(uncounted, TREE, HMAC_ANCHOR, T, everywhere)
+    assert old is not None and (old.state.clock, old.events) == (5, 5)
+
+
+def _ledger() -> tuple[Anchor, TrustState]:
+    """A format 2 ledger under the tests' HMAC secret: its anchor and the trust its root gives."""
+    root = new_event(Trust((), "root"), clock=1, time=T, commit=C1, by=Author(human="h"),
+                     ledger="")
+    root = root.with_sig(SIGNER.sign(root.payload.encode(), "people"))
+    anchor = Anchor(root.id, "hmac", HMAC_ENV, "TEST_HMAC", Path("/nonexistent"))
+    trust, rejected = resolve(anchor, [root], T)
+    assert trust is not None and not rejected
+    return anchor, trust
+
+
+def test_a_version_2_checkpoint_names_its_ledger() -> None:
+    anchor, trust = _ledger()
+    ledger = anchor.ledger
+    assert ledger is not None
+    event = new_event(Hold("x"), clock=2, time=T, commit=C1, by=Author(human="h"), ledger=ledger)
+    line = classify(event.with_sig(SIGNER.sign(event.payload.encode(), "people")).line()
+                    .encode())
+    assert isinstance(line, EventLine)
+    verified = check_line(C1, line, trust, ledger, T).verified
+    assert verified is not None
+    state = fold([verified])
+    block = encode(TREE, state, trust, 2, ledger, SIGNER, T)
+    assert block.startswith(f"{HEAD}2 tree={TREE} ledger={ledger} trust={trust.digest} ")
+    parsed = parse(block)
+    assert parsed is not None and parsed.version == "2"
+    assert parsed.lines == (trust.chain[0].line(), line.text)
+    got = read(parsed, TREE, anchor, T, everywhere)
+    assert got is not None and got.state == state and got.trust.chain == trust.chain
+    assert read(parsed, TREE, HMAC_ANCHOR, T, everywhere) is None  # no identity configured
+    other = Anchor("b" * 32, "hmac", HMAC_ENV, "TEST_HMAC", Path("/nonexistent"))
+    assert read(parsed, TREE, other, T, everywhere) is None  # another ledger's
+    # and a version 1 checkpoint is not read under an identity
+    v1 = parse(encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T))
+    assert v1 is not None and read(v1, TREE, anchor, T, everywhere) is None

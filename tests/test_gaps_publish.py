@@ -1,15 +1,21 @@
-"""Tests written to kill surviving mutants (mutmut) in ledger.publish (merge/append code)."""
+"""Exact edges and messages of ledger.publish: signing drafts (line and note size limits),
+commit messages, checkpoints keeping retained lines, merging note unions, local and remote
+compare-and-swap retries, and the exclusive push."""
 
 from __future__ import annotations
 
 import os
+import random
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from conftest import make_writer
 from helpers import (
+    HMAC_ANCHOR,
     HMAC_ENV,
     KEY_ENV,
     T0,
@@ -22,14 +28,13 @@ from helpers import (
 )
 
 from ledger import publish
-from ledger.allowed_signers import AllowedSigners
 from ledger.errors import PushRejected, RemoteError, SigningKeyError, UsageError
 from ledger.events import Author, Hold, Release, new_event
 from ledger.fold import fold
 from ledger.notes import MAX_LINE, render
 from ledger.publish import CHECKPOINT_EVERY, SYNC_ATTEMPTS, Draft, Writer
 from ledger.replay import Reader
-from ledger.signing import HmacSigner, SshSigner, SshVerifier
+from ledger.signing import HmacSigner, Signer, SshSigner
 from ledger.store import NOTES_REF, Store
 from ledger.transport import PushResult
 
@@ -37,12 +42,20 @@ BY = Author("travis", "1", "https://travis.example/1")
 C1 = "1" * 40
 
 
-def bare_writer(signer: object = None) -> Writer:
-    """A writer with no repository, for the pure parts (signing, note text)."""
-    return Writer(SimpleNamespace(store=None), signer)  # type: ignore[arg-type]
+def _no_sleep(_seconds: float) -> None:
+    raise AssertionError("slept")
 
 
-def message_of(store: Store, commit: str) -> str:
+def bare_writer(signer: Signer | None = None, sleep: Callable[[float], None] = _no_sleep,
+                ) -> Writer:
+    """A writer with no repository, for the pure parts (signing, note text, backoff), of a
+    format 1 ledger."""
+    reader = cast(Reader, SimpleNamespace(store=None, anchor=HMAC_ANCHOR))
+    return Writer(reader, signer, sleep=sleep)
+
+
+def message_of(store: Store, commit: str | None) -> str:
+    assert commit is not None
     return store.commit_info(commit)[0]
 
 
@@ -80,8 +93,8 @@ def test_note_size_limit_is_inclusive_and_named(monkeypatch: pytest.MonkeyPatch)
 
 def test_backoff_is_jittered_from_zero_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[object] = []
-    writer = Writer(SimpleNamespace(store=None), None, sleep=slept.append)  # type: ignore[arg-type]
-    monkeypatch.setattr(publish.random, "uniform", lambda a, b: (a, b))
+    writer = bare_writer(sleep=slept.append)
+    monkeypatch.setattr(random, "uniform", lambda a, b: (a, b))  # the bounds, not a draw
     for attempt in range(SYNC_ATTEMPTS):
         writer._backoff(attempt)
     assert slept == [(0.0, min(2.0, 0.05 * 2**i)) for i in range(SYNC_ATTEMPTS)]
@@ -123,11 +136,11 @@ def test_keep_retained_puts_back_only_what_is_missing(tmp_path: Path, keys: Keys
     other = new_event(Hold("other"), clock=2, time=T0, commit=head, by=BY)
     state = fold(trusted(kept))
     present = book.store.write_tree(None, {head: render([kept.line(), other.line()]).encode()})
-    assert book._keep_retained(present, state) == present
+    assert book._keep_retained(present, state.retained()) == present
     without = book.store.write_tree(None, {head: render([other.line()]).encode()})
     elsewhere = new_event(Hold("x"), clock=3, time=T0, commit=C1, by=BY)
     with_more = book.store.write_tree(without, {C1: render([elsewhere.line()]).encode()})
-    fixed = book._keep_retained(with_more, state)
+    fixed = book._keep_retained(with_more, state.retained())
     assert events_in(book, fixed, head) == {kept.line(), other.line()}
     assert events_in(book, fixed, C1) == {elsewhere.line()}
 
@@ -176,6 +189,7 @@ def test_merge_does_not_restore_lines_removed_locally(tmp_path: Path, keys: Keys
     b.pull()
     # b drops the line from its tip (a rewrite); a adds a note elsewhere; b merges.
     tip = b.store.tip()
+    assert tip is not None
     dropped = b.store.create_commit(b.store.write_tree(tip, {head: render([]).encode()}),
                                     [tip], "drop\n")
     assert b.store.update_ref(NOTES_REF, dropped, tip)
@@ -229,8 +243,7 @@ def test_exclusive_push_updates_the_local_ref_under_a_validity_window(tmp_path: 
     origin, _work = make_origin(tmp_path)
     path = clone(str(origin), tmp_path / "a")
     allowed = keys.allowed('namespaces="deploy-ledger",valid-before="20271201Z"')
-    book = Writer(Reader(Store.discover(path, os.environ),
-                         SshVerifier(AllowedSigners.parse(allowed))),
+    book = Writer(Reader(Store.discover(path, os.environ), keys.anchor(tmp_path, text=allowed)),
                   SshSigner(os.environ, KEY_ENV), sleep=lambda _s: None)
     book.record([Draft(Hold("first"), book.store.resolve("HEAD"), BY)], T0)
     _loaded, events = book.push_exclusive(T0 + timedelta(hours=1),
