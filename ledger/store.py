@@ -18,7 +18,7 @@ from typing import Any
 
 import pygit2
 
-from .errors import RepositoryError
+from .errors import ConfigError, RepositoryError
 from .ids import OBJECT_ID as _OBJECT
 from .transport import GIT_TIMEOUT, Git, PushResult
 
@@ -43,7 +43,7 @@ class Store:
         self.git = Git(Path(repo.workdir or repo.path), env, "core.sshCommand" in repo.config)
         self._trees: dict[str, Any] = {}  # commit or tree id -> tree (objects never change)
         name = remote if _REMOTE_NAME.match(remote) else "url-" + _short_hash(remote)
-        self.tracking_ref = f"refs/notes/remotes/{name}/deploys"
+        self.tracking_ref = f"refs/notes/remotes/{name}/deploys"  # (kept for 0.1 clones)
         pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 16 << 20)
 
     @classmethod
@@ -121,9 +121,18 @@ class Store:
             return False, True
         return False, cut
 
+    def _named_remote(self) -> str:
+        # Only a remote this clone defines: the configuration comes with the commit being judged,
+        # which must not point the ledger at a URL or a repository of its own choosing.
+        if not _REMOTE_NAME.match(self.remote) or not self.config(f"remote.{self.remote}.url"):
+            raise ConfigError(f"remote {self.remote!r} is not a remote of this clone "
+                              "(`git remote -v` lists them; name one in `remote`)")
+        return self.remote
+
     def fetch_commits(self, commits: list[str], depth: int) -> bool:
         """Fetch ``commits`` and ``depth`` generations of their history from the remote (no ref
         moves); False when the remote would not give them."""
+        self._named_remote()
         done = self.git.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
                             f"--depth={depth}", self.remote, *commits, check=False)
         # libgit2 reads .git/shallow once: open the repository again to see the new history.
@@ -372,14 +381,14 @@ class Store:
     def fetch(self) -> str | None:
         """Fetch the remote's notes ref into the remote-tracking ref; its tip, or None when the
         remote has no ledger yet."""
-        if not self.git.fetch(self.remote, NOTES_REF, self.tracking_ref):
+        if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref):
             self.set_ref(self.tracking_ref, None)
             return None
         return self.tip(self.tracking_ref)
 
     def push(self, commit: str) -> PushResult:
         """Push ``commit`` to the remote's notes ref without force (see ``Git.push``)."""
-        result = self.git.push(self.remote, commit, NOTES_REF)
+        result = self.git.push(self._named_remote(), commit, NOTES_REF)
         if result.accepted:
             self.set_ref(self.tracking_ref, commit)
         return result

@@ -135,3 +135,19 @@ def test_22_a_bang_glob_in_the_judged_commit_excludes_only_its_own(served: Proje
     git(served.work, "push", "-q", "origin", "main")
     judged = verdict(served, *MONDAY)
     assert judged.returncode == 3 and "pending:     migrate" in judged.stdout, judged.stdout
+
+
+def test_23_the_judged_commit_cannot_point_the_ledger_elsewhere(served: Project) -> None:
+    # A bare copy of the ledger from before a hold, committed in the tree, named as the remote.
+    mirror = served.work / "vendor" / "mirror.git"
+    git(served.base, "clone", "-q", "--bare", served.url, str(mirror))
+    git(mirror, "fetch", "-q", served.url, "+refs/notes/deploys:refs/notes/deploys")
+    assert served.cli(served.work, "hold", "--reason", "incident", *NIGHT).returncode == 0
+    config = served.work / "deploy-ledger.toml"
+    config.write_text('remote = "vendor/mirror.git"\n' + config.read_text())
+    git(served.work, "add", "-A")
+    git(served.work, "commit", "-q", "-m", "vendor a mirror")
+    git(served.work, "push", "-q", "origin", "main")
+    judged = verdict(served, *NIGHT)
+    assert judged.returncode == 1, judged.stdout
+    assert "remote 'vendor/mirror.git' is not a remote of this clone" in judged.stderr

@@ -63,7 +63,7 @@ def test_git_reads_what_we_write_flat_and_fanned_out(tmp_path: Path, keys: Keys)
     for obj in objects[:5] + objects[-5:]:
         assert lines[obj] in git(work, "notes", "--ref=deploys", "show", obj)
     # git can keep writing on our tree, and we read git's writes.
-    extra = signed_line(Hold("by git"), objects[0], 999)
+    extra = signed_line(Hold("by git"), objects[0], len(objects) + 1)
     git(work, "notes", "--ref=deploys", "append", "-m", extra, objects[0])
     loaded = make_writer(work, keys).reader.load(NOW, full=True, keep=None)
     assert len(loaded.seen) == len(objects) + 1
@@ -80,9 +80,9 @@ def test_we_read_git_fanout_and_cat_sort_uniq_merges(tmp_path: Path, keys: Keys)
     assert any(len(r.split("\t")[1]) == 2 for r in root if r)  # git fanned out on its own
     # Two diverged ledgers merged by git's own cat_sort_uniq.
     git(work, "update-ref", "refs/notes/other", NOTES_REF)
-    git(work, "notes", "--ref=deploys", "append", "-m", signed_line(Hold("ours"), objects[0], 500),
+    git(work, "notes", "--ref=deploys", "append", "-m", signed_line(Hold("ours"), objects[0], 301),
         objects[0])
-    git(work, "notes", "--ref=other", "append", "-m", signed_line(Hold("theirs"), objects[0], 501),
+    git(work, "notes", "--ref=other", "append", "-m", signed_line(Hold("theirs"), objects[0], 301),
         objects[0])
     git(work, "notes", "--ref=deploys", "merge", "-s", "cat_sort_uniq", "refs/notes/other")
     loaded = make_writer(work, keys).reader.load(NOW, full=True, keep=None)
