@@ -3,8 +3,9 @@ configuration and the commit's own, so that the commit being judged cannot set i
 Tightening takes effect at once; loosening once the commit that loosens is live.
 
 Busy windows, freezes and work kinds are united (a kind in both covers every file either's
-globs take, each list with its own `!` exclusions, and runs the commit's own command), ``min_quiet`` and ``lease`` take the larger, a holiday
-counts only where both have it, ``expensive_on`` and ``branch`` intersect.
+globs take, each list with its own `!` exclusions, and runs the commit's own command),
+``min_quiet`` and ``lease`` take the larger, a holiday counts only where both have it,
+``expensive_on`` and ``branch`` intersect.
 """
 
 from __future__ import annotations

@@ -92,5 +92,5 @@ def parse_moment(text: str, zone: ZoneInfo, option: str) -> datetime:
     except OverflowError:
         moment = datetime.min.replace(tzinfo=timezone.utc)
     if not YEARS[0] <= moment.year <= YEARS[1]:
-        raise UsageError(f"{option}: {text!r} is out of range (years {YEARS[0]}–{YEARS[1]})")
+        raise UsageError(f"{option}: {text!r} is out of range (years {YEARS[0]} to {YEARS[1]})")
     return moment
