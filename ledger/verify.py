@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .errors import FormatError, VersionError
-from .events import PEOPLE, Event, decode_payload
+from .events import DEPLOYS, PEOPLE, Event, decode_payload
 from .notes import EventLine
 from .signing import Check
 from .trust import TrustState
@@ -74,10 +74,14 @@ def check_line(obj: str, line: EventLine, trust: TrustState, ledger: str | None,
     if isinstance(event, Outcome):
         if not event.newer:
             return event
-        signed = trust.verifier.verify(payload, line.sig, now, None)
-        if signed.ok:
-            return Outcome(None, Check(False, event.check.reason, signed.signer), newer=True)
-        return Outcome(None, Check(False, "unverified " + event.check.reason))
+        # Only a newer event signed with deploy or people rights stops this reader: a build
+        # key, which every build (and every fork's build) has, cannot stop the ledger that way.
+        for rights in ((DEPLOYS, PEOPLE) if ledger is not None else (None,)):
+            signed = trust.verifier.verify(payload, line.sig, now, rights)
+            if signed.ok:
+                return Outcome(None, Check(False, event.check.reason, signed.signer), newer=True)
+        return Outcome(None, Check(False, "unverified " + event.check.reason + (
+            " (or signed with build rights only)" if ledger is not None else "")))
     problem = _belongs(event, ledger) or keyed(event, line, obj)
     if problem:
         return Outcome(event, Check(False, problem))

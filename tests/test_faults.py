@@ -68,7 +68,7 @@ def test_bad_lines_never_brick_the_ledger(project: Project, note: bytes, reason:
     assert f"note on {head[:12]}, line " in verify.stdout and reason in verify.stdout
 
 
-def _signed(project: Project, payload_edit: tuple[str, str], sign: bool) -> str:
+def _signed(project: Project, payload_edit: tuple[str, str], sign: bool | str) -> str:
     from ledger.events import payload_id
     from ledger.signing import SshSigner
 
@@ -78,7 +78,8 @@ def _signed(project: Project, payload_edit: tuple[str, str], sign: bool) -> str:
     payload = event.payload.replace(*payload_edit)
     line = f"event.0000000009-{payload_id(payload)} = {payload}"
     if sign:
-        sig = SshSigner(project.env(), "DEPLOY_LEDGER_KEY").sign(payload.encode(), "people")
+        rights = sign if isinstance(sign, str) else "people"
+        sig = SshSigner(project.env(), "DEPLOY_LEDGER_KEY").sign(payload.encode(), rights)
         line = f'{line[:-2]}, sig = "{sig}" }}'
     return line
 
@@ -98,11 +99,12 @@ def test_a_verified_event_of_a_newer_format_fails_closed(project: Project) -> No
 
 @pytest.mark.parametrize(("edit", "sign"), [
     (("v = 2", "v = 3"), False),  # a newer format, but nobody trusted wrote it
+    (("v = 2", "v = 3"), "build"),  # a newer format signed by a build key: any branch has one
     (('type = "hold"', 'type = "teleport"'), True),  # a type format 2 does not have
     (('reason = "x"', 'reason = "x", colour = "red"'), True),
 ])
 def test_unreadable_or_unverified_events_are_ignored(project: Project, edit: tuple[str, str],
-                                                     sign: bool) -> None:
+                                                     sign: bool | str) -> None:
     before = decide_at_night(project)
     append_note(project, _signed(project, edit, sign))
     after = decide_at_night(project)
