@@ -104,7 +104,7 @@ def read(parsed: Parsed, tree: str, anchor: Anchor, now: datetime,
     if events is None or not all(in_notes(e, line) for e, line in events):
         return None
     chain = [e for e, _line in events if isinstance(e.body, Trust)]
-    trust = resolve(anchor, chain, now)[0] if anchor.ledger else from_file(anchor)
+    trust = resolve(anchor, chain)[0] if anchor.ledger else from_file(anchor)
     if trust is None or len(trust.chain) != len(chain) or trust.digest != fields.get("trust"):
         return None
     legacy = not anchor.ledger

@@ -323,7 +323,7 @@ class Reader:
                             or self.store.is_ancestor(second, first))
 
             loaded.trust, refused = resolve(
-                self.anchor, [*chain, *(e for _i, e in ordered)], now, concurrent)
+                self.anchor, [*chain, *(e for _i, e in ordered)], concurrent)
             rejected = {r.event.id: r.reason for r in refused}
             loaded.distrust = next((f"trust event {r.event.id[:16]}: {r.reason}"
                                     for r in refused if r.fatal), "")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from .allowed_signers import AllowedSigners
@@ -73,7 +72,7 @@ def from_file(anchor: Anchor) -> TrustState:
     return TrustState((), anchor.verifier(None))
 
 
-def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
+def resolve(anchor: Anchor, known: Iterable[Event],
             concurrent: Callable[[Event, Event], bool] = lambda _a, _b: False,
             ) -> tuple[TrustState | None, list[Rejected]]:
     """The trust in force given every trust event known, in notes-history order (parents
@@ -90,7 +89,9 @@ def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
         return None, rejected
     chain = [root]
     current = anchor.verifier(_lines(root))
-    check = current.verify(root.payload.encode(), root.sig, now, PEOPLE)
+    # The chain is checked at the times its events state, not at now: a key that signed a
+    # trust change and expired later does not undo the change (it stops signing new events).
+    check = current.verify(root.payload.encode(), root.sig, root.time, PEOPLE)
     if not check.ok:
         rejected.append(Rejected(root, f"the root does not verify under its own lines: "
                                        f"{check.reason}"))
@@ -100,9 +101,9 @@ def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
             rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
             continue
         rivals = [e for e in chain[1:] if concurrent(e, event)]
-        barred = [e for e in rivals if not _signs(anchor, e, event, now)]
+        barred = [e for e in rivals if not _signs(anchor, e, event)]
         if barred:
-            if any(not _signs(anchor, event, e, now) for e in barred):
+            if any(not _signs(anchor, event, e) for e in barred):
                 rejected.append(Rejected(event, f"the trust chain forks: it and trust event "
                                                 f"{barred[0].id[:16]} each remove the key "
                                                 "that signed the other", True))
@@ -110,11 +111,11 @@ def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
             rejected.append(Rejected(event, f"made beside trust event {barred[0].id[:16]}, "
                                             "which removes the key that signed it"))
             continue
-        if any(not _signs(anchor, event, e, now) for e in rivals):
+        if any(not _signs(anchor, event, e) for e in rivals):
             rejected.append(Rejected(event, "the trust chain forks: it removes the key that "
                                             f"signed trust event {rivals[0].id[:16]}", True))
             return None, rejected
-        check = current.verify(event.payload.encode(), event.sig, now, PEOPLE)
+        check = current.verify(event.payload.encode(), event.sig, event.time, PEOPLE)
         if not check.ok:
             rejected.append(Rejected(event, check.reason))
             continue
@@ -123,9 +124,10 @@ def resolve(anchor: Anchor, known: Iterable[Event], now: datetime,
     return TrustState(tuple(chain), current), rejected
 
 
-def _signs(anchor: Anchor, by: Event, event: Event, now: datetime) -> bool:
+def _signs(anchor: Anchor, by: Event, event: Event) -> bool:
     # Whether the trust ``by`` states lets ``event``'s key sign people's events.
-    check = anchor.verifier(_lines(by)).verify(event.payload.encode(), event.sig, now, PEOPLE)
+    check = anchor.verifier(_lines(by)).verify(event.payload.encode(), event.sig, event.time,
+                                               PEOPLE)
     return check.ok
 
 

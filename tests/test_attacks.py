@@ -151,3 +151,20 @@ def test_23_the_judged_commit_cannot_point_the_ledger_elsewhere(served: Project)
     judged = verdict(served, *NIGHT)
     assert judged.returncode == 1, judged.stdout
     assert "remote 'vendor/mirror.git' is not a remote of this clone" in judged.stderr
+
+
+def test_24_the_root_key_expiring_does_not_stop_the_ledger(served: Project) -> None:
+    # The root key gets an expiry, a new key takes over; after the old key expires all works.
+    new = Keys("new@x")
+    old = served.keys.allowed('namespaces="deploy-ledger.*",valid-before="20261215Z"')
+    (served.base / "both").write_text(old + new.allowed())
+    assert served.cli(served.work, "trust", "--file", str(served.base / "both"),
+                      *MONDAY).returncode == 0
+    (served.base / "only").write_text(new.allowed())
+    assert served.cli(served.work, "trust", "--file", str(served.base / "only"), *MONDAY,
+                      **{KEY_ENV: new.private}).returncode == 0
+    later = ("--now", "2027-01-04T23:00")
+    judged = verdict(served, *later, **{KEY_ENV: new.private})
+    assert judged.returncode == 0 and judged.stdout.startswith("deploy-expensive"), judged.stderr
+    hold = served.cli(served.work, "hold", "--reason", "x", *later, **{KEY_ENV: new.private})
+    assert hold.returncode == 0, hold.stderr
