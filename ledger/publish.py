@@ -156,7 +156,7 @@ class Writer:
                           ledger="")
         event = event.with_sig(self.signer.sign(event.payload.encode(), PEOPLE))
         anchor = replace(anchor, ledger=event.id)
-        trust, rejected = resolve(anchor, [event], now)
+        trust, rejected = resolve(anchor, [event])
         if trust is None:
             reason = rejected[0].reason if rejected else "it does not verify"
             raise SigningKeyError(f"the root trust event would not count: {reason}")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from . import checkpoint
-from .errors import FormatError
 from .events import Event, Trust
 from .fold import State
 from .notes import MAX_NOTE, EventLine, NotAnEvent, classify, split
@@ -104,6 +103,7 @@ class _Lines:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.cache: dict[str, dict[bytes, int]] = {}
+        self.oversized: dict[str, tuple[str, int]] = {}  # blob -> (object, size), not read
         self.notes: dict[tuple[str, str], dict[bytes, int]] = {}
 
     def of(self, commit: str | None, obj: str) -> dict[bytes, int]:
@@ -124,10 +124,13 @@ class _Lines:
         return lines
 
     def _split(self, obj: str, oid: str) -> dict[bytes, int]:
-        blob = self.store.blob(oid)
-        if len(blob) > MAX_NOTE:
-            raise FormatError(f"note on {obj[:12]} is {len(blob)} bytes, over the "
-                              f"{MAX_NOTE >> 20} MiB a reader accepts")
+        size = self.store.blob_size(oid)
+        blob = b"" if size is not None and size > MAX_NOTE else self.store.blob(oid)
+        size = len(blob) if size is None else size
+        if size > MAX_NOTE:
+            # Not read, and not fatal: one oversized note must not stop the ledger forever.
+            self.oversized[oid] = (obj, size)
+            return {}
         found: dict[bytes, int] = {}
         for number, raw in split(blob):
             if raw:
@@ -250,6 +253,9 @@ class Reader:
                     else:
                         done[obj, raw] = len(found)
                         found.append(Found(obj, number, raw, commit))
+        for obj, size in lines.oversized.values():
+            loaded.problems.append(Problem(obj, 0, "", f"the note is {size} bytes, over the "
+                                                       f"{MAX_NOTE >> 20} MiB a reader reads"))
         for obj, gone in removed.items():
             still = gone - lines.of(head, obj).keys()
             if still:

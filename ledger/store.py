@@ -244,6 +244,13 @@ class Store:
                     notes.setdefault(path, []).append(entry.id)
         return notes
 
+    def blob_size(self, oid: str) -> int | None:
+        """A blob's size without reading it (None: not in this clone yet)."""
+        try:
+            return int(self.repo.odb.read_header(_oid(oid))[1])
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+
     def blob(self, oid: Any) -> bytes:
         """A blob's content; in a partial clone a missing blob is fetched by git on demand."""
         try:
