@@ -263,6 +263,10 @@ def load(root: Path | None) -> Config:
 
     def read(name: str) -> bytes | None:
         path = root / name
+        if path.is_symlink():
+            # The live commit's copy is read from git, where a link is only its target's name:
+            # what a commit deploys with would not be what judges the commits after it.
+            raise ConfigError(f"{name} is a symbolic link: commit the file itself")
         try:
             return path.read_bytes() if path.is_file() else None
         except OSError as exc:

@@ -223,8 +223,10 @@ class Context:
         if live is None:
             return policy_mod.own(self.config), ""
         if not self.store.has_object(live) and not self.store.fetch_commits([live], 1):
-            return policy_mod.own(self.config), (f"cannot read the live commit {live[:12]} to "
-                                                 "find the policy that judges this commit")
+            return policy_mod.own(self.config), (
+                f"cannot read the live commit {live[:12]} to find the policy that judges this "
+                f"commit (gone from {self.config.remote} after a history rewrite? record what "
+                "production runs: `deploy-ledger deployed --commit <sha>`)")
         try:
             live_config = config_mod.read_from(lambda name: self.store.file_at(live, name),
                                                f"{live[:12]}:")

@@ -148,6 +148,9 @@ class Store:
             entry = self.repo[_oid(commit)].peel(pygit2.Tree)[path]
         except KeyError:
             return None
+        if entry.filemode == pygit2.enums.FileMode.LINK:
+            raise ConfigError(f"{path} in {commit[:12]} is a symbolic link: commit the file "
+                              "itself")
         return self.blob(entry.id) if entry.type_str == "blob" else None
 
     def tree_files(self, commit: str) -> Iterator[tuple[str, str]]:

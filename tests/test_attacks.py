@@ -168,3 +168,49 @@ def test_24_a_key_that_signed_trust_changes_then_expired_stops_nothing(served: P
     assert judged.returncode == 0 and judged.stdout.startswith("deploy-expensive"), judged.stderr
     hold = served.cli(served.work, "hold", "--reason", "x", *later, **{KEY_ENV: new.private})
     assert hold.returncode == 0, hold.stderr
+
+
+def test_25_a_configuration_that_is_a_symbolic_link_is_refused(served: Project) -> None:
+    work = served.work
+    (work / "config").mkdir()
+    (work / "deploy-ledger.toml").rename(work / "config" / "deploy-ledger.toml")
+    (work / "deploy-ledger.toml").symlink_to("config/deploy-ledger.toml")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "the configuration moves; a link stays")
+    git(work, "push", "-q", "origin", "main")
+    linked = git(work, "rev-parse", "HEAD").strip()
+    judged = verdict(served, *NIGHT)
+    assert judged.returncode == 1, judged.stdout
+    assert "deploy-ledger.toml is a symbolic link: commit the file itself" in judged.stderr
+    # Had it gone live anyway (recorded by hand), the commits after it wait, saying why.
+    git(work, "checkout", "-q", "HEAD~1")
+    assert served.cli(work, "deployed", "--commit", linked, *NIGHT).returncode == 0
+    git(work, "checkout", "-q", "main")
+    (work / "deploy-ledger.toml").unlink()
+    (work / "config" / "deploy-ledger.toml").rename(work / "deploy-ledger.toml")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "the file itself again")
+    git(work, "push", "-q", "origin", "main")
+    judged = verdict(served, *NIGHT)
+    assert judged.returncode == 3, judged.stderr
+    assert f"deploy-ledger.toml in {linked[:12]} is a symbolic link" in judged.stdout
+
+
+def test_26_a_live_commit_gone_from_the_remote_waits_with_the_way_out(served: Project) -> None:
+    work = served.work
+    build, travis = served.travis_clone("cron")
+    assert served.cli(build, "run", *NIGHT, "--", "true", **travis).returncode == 0
+    # main is squashed into one new commit and force-pushed; the server forgets the old ones.
+    tree = git(work, "rev-parse", "HEAD^{tree}").strip()
+    squashed = git(work, "commit-tree", tree, "-m", "squash").strip()
+    git(work, "push", "-q", "-f", "origin", f"{squashed}:refs/heads/main")
+    git(work, "reset", "-q", "--hard", squashed)
+    git(served.origin, "reflog", "expire", "--expire=now", "--all")
+    git(served.origin, "gc", "-q", "--prune=now")
+    judged = verdict(served, *NIGHT)
+    assert judged.returncode == 3, judged.stderr
+    assert "record what production runs: `deploy-ledger deployed --commit <sha>`" in \
+        judged.stdout
+    assert served.cli(work, "deployed", "--commit", squashed, *NIGHT).returncode == 0
+    after = verdict(served, *NIGHT)
+    assert f"commit {squashed[:12]} is already live" in after.stdout, after.stdout
