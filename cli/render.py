@@ -232,6 +232,7 @@ def verify_lines(report: Report) -> tuple[list[str], str]:
     """(one line per problem, the summary line)."""
     lines = [p.describe() for p in [*report.newer, *report.problems]]
     lines += [r.describe() for r in report.removals]
+    lines += [f"the checkpoint readers start from {what}" for what in report.checkpoint]
     bad = len(report.problems) + len(report.newer)
     if report.ok:
         old = (f" ({report.superseded} of them from before the ledger had an identity: history, "
@@ -240,6 +241,8 @@ def verify_lines(report: Report) -> tuple[list[str], str]:
     summary = f"{bad} of {report.read} ledger lines do not count; they change nothing"
     if report.removals:
         summary += f"; {len(report.removals)} notes commit(s) removed lines"
+    if report.checkpoint:
+        summary += "; the checkpoint disagrees with the history (see LEDGER.md §5)"
     return lines, summary
 
 

@@ -177,6 +177,22 @@ class State:
         return sorted(events.values(), key=lambda e: e.order)
 
 
+def differences(full: State, quick: State) -> list[str]:
+    """What a state read from a checkpoint lacks or adds, against the full history's (events
+    that decide something: live, per-kind deploys, requires, holds, release, lease, approvals)."""
+    def ids(state: State) -> dict[str, Event]:
+        singles = (state.live, state.release, state.claim)
+        groups = (state.kind_deploys, state.requires, state.holds, state.approvals, state.ends)
+        return {e.id: e for e in [*(e for e in singles if e),
+                                  *(e for g in groups for e in g.values())]}
+
+    mine, theirs = ids(full), ids(quick)
+    return ([f"leaves out the {e.type} {e.id[:16]} on {e.commit[:12]}"
+             for k, e in sorted(mine.items()) if k not in theirs]
+            + [f"adds the {e.type} {e.id[:16]} on {e.commit[:12]}"
+               for k, e in sorted(theirs.items()) if k not in mine])
+
+
 def fold(events: Iterable[Verified], base: State | None = None) -> State:
     """Replay verified ``events`` on a copy of ``base`` (or an empty state)."""
     state = base.copy() if base is not None else State()

@@ -214,3 +214,27 @@ def test_26_a_live_commit_gone_from_the_remote_waits_with_the_way_out(served: Pr
     assert served.cli(work, "deployed", "--commit", squashed, *NIGHT).returncode == 0
     after = verdict(served, *NIGHT)
     assert f"commit {squashed[:12]} is already live" in after.stdout, after.stdout
+
+
+def test_27_a_checkpoint_that_leaves_out_a_hold_is_reported(served: Project) -> None:
+    from ledger import checkpoint
+    from ledger.context import Context
+    from ledger.signing import SshSigner
+
+    assert served.cli(served.work, "hold", "--reason", "incident", *NIGHT).returncode == 0
+    git(served.work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    ctx = Context(served.work, env=served.env(), now=NIGHT[1])
+    loaded = ctx.reader.load(ctx.clock(), full=True)
+    assert loaded.trust is not None and loaded.tip is not None and loaded.state.holds
+    forged = loaded.state.copy()
+    forged.holds = {}
+    store = ctx.store
+    tree = store.commit_info(loaded.tip)[2]
+    block = checkpoint.encode(tree, forged, loaded.trust, loaded.events, served.ledger,
+                              SshSigner(served.env(), KEY_ENV), ctx.clock())
+    commit = store.create_commit(tree, [loaded.tip], "deploy-ledger: tidy\n\n" + block)
+    git(served.work, "push", "-q", "origin", f"{commit}:refs/notes/deploys")
+    # A deploy key can do this (it can deploy anyway); verify catches it.
+    verify = served.cli(served.work, "verify")
+    assert verify.returncode == 1
+    assert "the checkpoint readers start from leaves out the hold" in verify.stdout, verify.stdout

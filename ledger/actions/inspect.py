@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..ci import CiBuild
 from ..context import Context, Situation
 from ..events import Event
+from ..fold import differences
 from ..replay import Problem, Removal, Seen
 from ..rules import Decision
 
@@ -80,16 +81,21 @@ class Report:
     newer: list[Problem]
     removals: list[Removal]
     superseded: int = 0
+    checkpoint: list[str] = field(default_factory=list)  # where the checkpoint read disagrees
 
     @property
     def ok(self) -> bool:
-        return not (self.problems or self.newer or self.removals)
+        return not (self.problems or self.newer or self.removals or self.checkpoint)
 
 
 def verify(ctx: Context, *, offline: bool = False) -> Report:
     """Check every line of the whole history (checkpoints ignored)."""
     if not offline:
         ctx.pull()
-    loaded = ctx.reader.load(ctx.clock(), full=True)
+    now = ctx.clock()
+    loaded = ctx.reader.load(now, full=True)
+    # A checkpoint is vouched for by a deploy key: check that it says what the history says.
+    quick = ctx.reader.load(now)
+    audit = differences(loaded.state, quick.state) if quick.trust is not None else []
     return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
-                  loaded.superseded)
+                  loaded.superseded, audit)
