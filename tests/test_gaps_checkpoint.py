@@ -11,7 +11,7 @@ from pathlib import Path
 from helpers import HMAC_ANCHOR, HMAC_ENV, KEY_ENV, Keys, trusted
 
 from ledger.checkpoint import HEAD, SIG, Parsed, _valid_at, encode, parse, read
-from ledger.events import Author, Event, Hold, Trust, new_event
+from ledger.events import DEPLOYS, PEOPLE, Author, Event, Hold, Trust, new_event
 from ledger.fold import fold
 from ledger.notes import EventLine, classify
 from ledger.signing import HmacSigner, SshSigner
@@ -59,8 +59,6 @@ def test_only_known_versions_are_read() -> None:
     assert parse(block.replace(f"{HEAD}1 ", f"{HEAD}3 ", 1)) is None
     two = parse(block.replace(f"{HEAD}1 ", f"{HEAD}2 ", 1))
     assert two is not None and two.version == "2"
-    # a version 2 checkpoint belongs to a ledger with an identity: not read without one
-    assert read(two, TREE, HMAC_ANCHOR, T, everywhere) is None
 
 
 def test_hand_written_messages_parse_by_the_first_lines() -> None:
@@ -117,7 +115,7 @@ def test_every_retained_line_must_be_in_the_notes() -> None:
     assert read(parsed, TREE, HMAC_ANCHOR, T, lambda _e, _l: False) is None
 
 
-def test_the_header_clock_and_count_count_and_may_be_absent() -> None:
+def test_the_header_clock_and_event_count_may_be_absent() -> None:
     state = fold(trusted(hold("x", clock=3)))
     state.clock = 9
     parsed = parse(encode(TREE, state, TRUST, 7, None, SIGNER, T))
@@ -133,40 +131,64 @@ def test_the_header_clock_and_count_count_and_may_be_absent() -> None:
     assert uncounted is not None
     old = read(uncounted, TREE, HMAC_ANCHOR, T, everywhere)
     assert old is not None and (old.state.clock, old.events) == (5, 5)
+    none = parse(signed_block(f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=5 events=0"))
+    assert none is not None
+    counted = read(none, TREE, HMAC_ANCHOR, T, everywhere)
+    assert counted is not None and (counted.state.clock, counted.events) == (5, 0)
 
 
-def _ledger() -> tuple[Anchor, TrustState]:
-    """A format 2 ledger under the tests' HMAC secret: its anchor and the trust its root gives."""
-    root = new_event(Trust((), "root"), clock=1, time=T, commit=C1, by=Author(human="h"),
-                     ledger="")
-    root = root.with_sig(SIGNER.sign(root.payload.encode(), "people"))
-    anchor = Anchor(root.id, "hmac", HMAC_ENV, "TEST_HMAC", Path("/nonexistent"))
-    trust, rejected = resolve(anchor, [root], T)
+def _ledger(keys: Keys) -> tuple[Anchor, TrustState, SshSigner]:
+    """A format 2 ledger whose root trusts ``keys`` for every rights class: its anchor, the
+    trust its root gives and the signer."""
+    signer = SshSigner(os.environ, KEY_ENV)
+    root = new_event(Trust((keys.allowed().strip(),), "root"), clock=1, time=T, commit=C1,
+                     by=Author(human="h"), ledger="")
+    root = root.with_sig(signer.sign(root.payload.encode(), PEOPLE))
+    anchor = Anchor(root.id, "ssh", {}, KEY_ENV, Path("/nonexistent"))
+    trust, rejected = resolve(anchor, [root])
     assert trust is not None and not rejected
-    return anchor, trust
+    return anchor, trust, signer
 
 
-def test_a_version_2_checkpoint_names_its_ledger() -> None:
-    anchor, trust = _ledger()
+def test_a_version_2_checkpoint_names_its_ledger_and_needs_deploy_rights(keys: Keys) -> None:
+    anchor, trust, signer = _ledger(keys)
     ledger = anchor.ledger
     assert ledger is not None
     event = new_event(Hold("x"), clock=2, time=T, commit=C1, by=Author(human="h"), ledger=ledger)
-    line = classify(event.with_sig(SIGNER.sign(event.payload.encode(), "people")).line()
-                    .encode())
+    line = classify(event.with_sig(signer.sign(event.payload.encode(), PEOPLE)).line().encode())
     assert isinstance(line, EventLine)
     verified = check_line(C1, line, trust, ledger, T).verified
     assert verified is not None
     state = fold([verified])
-    block = encode(TREE, state, trust, 2, ledger, SIGNER, T)
+    block = encode(TREE, state, trust, 2, ledger, signer, T)
     assert block.startswith(f"{HEAD}2 tree={TREE} ledger={ledger} trust={trust.digest} ")
     parsed = parse(block)
     assert parsed is not None and parsed.version == "2"
     assert parsed.lines == (trust.chain[0].line(), line.text)
+    assert trust.verifier.verify(parsed.block.encode(), parsed.sig, T, DEPLOYS).ok
     got = read(parsed, TREE, anchor, T, everywhere)
     assert got is not None and got.state == state and got.trust.chain == trust.chain
-    assert read(parsed, TREE, HMAC_ANCHOR, T, everywhere) is None  # no identity configured
-    other = Anchor("b" * 32, "hmac", HMAC_ENV, "TEST_HMAC", Path("/nonexistent"))
-    assert read(parsed, TREE, other, T, everywhere) is None  # another ledger's
-    # and a version 1 checkpoint is not read under an identity
-    v1 = parse(encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T))
-    assert v1 is not None and read(v1, TREE, anchor, T, everywhere) is None
+    assert got.events == 2
+    # the same block signed with people rights is not a checkpoint
+    people = parse(parsed.block + SIG + signer.sign(parsed.block.encode(), PEOPLE) + "\n")
+    assert people is not None and read(people, TREE, anchor, T, everywhere) is None
+
+
+def test_a_checkpoint_is_read_only_under_its_own_identity(keys: Keys) -> None:
+    anchor, trust, signer = _ledger(keys)
+    root = trust.chain[0].line()
+
+    def block(version: str, ledger: str) -> Parsed:
+        text = (f"{HEAD}{version} tree={TREE} ledger={ledger} trust={trust.digest} clock=1\n"
+                f"{root}\n")
+        parsed = parse(text + SIG + signer.sign(text.encode(), DEPLOYS) + "\n")
+        assert parsed is not None
+        return parsed
+
+    assert anchor.ledger is not None
+    assert read(block("2", anchor.ledger), TREE, anchor, T, everywhere) is not None
+    assert read(block("2", "b" * 32), TREE, anchor, T, everywhere) is None  # another ledger's
+    assert read(block("1", anchor.ledger), TREE, anchor, T, everywhere) is None  # format 1's
+    # and a version 2 checkpoint is not read by a ledger without an identity
+    bare = parse(signed_block(f"{HEAD}2 tree={TREE} trust={TRUST_ID}"))
+    assert bare is not None and read(bare, TREE, HMAC_ANCHOR, T, everywhere) is None
