@@ -108,6 +108,19 @@ def test_a_checkpoint_carries_and_checks_its_validity(tmp_path: Path, keys: Keys
     assert read(parsed, TREE, anchor, T + timedelta(days=30), everywhere) is None
 
 
+def test_a_checkpoint_is_not_used_once_any_key_s_validity_changes(tmp_path: Path,
+                                                                  keys: Keys) -> None:
+    # Its signer stays valid; another key expires: what that key signed may stop counting, so
+    # the checkpoint (which vouches for it) is not used past its `valid` interval.
+    other = Keys("builds@x").allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
+    anchor = keys.anchor(tmp_path, text=keys.allowed('namespaces="deploy-ledger"') + other)
+    block = encode(TREE, fold([]), from_file(anchor), 0, None, SshSigner(os.environ, KEY_ENV), T)
+    parsed = parse(block)
+    assert parsed is not None
+    assert read(parsed, TREE, anchor, T, everywhere) is not None
+    assert read(parsed, TREE, anchor, T + timedelta(days=30), everywhere) is None
+
+
 def test_every_retained_line_must_be_in_the_notes() -> None:
     state = fold(trusted(hold("x")))
     parsed = parse(encode(TREE, state, TRUST, 1, None, SIGNER, T))
