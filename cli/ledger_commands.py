@@ -44,18 +44,22 @@ def status(commit: Commit = None, now: Now = None, format: Format = "text",
 
 @app.command()
 def log(limit: Annotated[int, typer.Option("--limit", "-n", min=0,
-                                           help="Show at most N events.")] = 20,
+                                           help="Show at most N events (0: all).")] = 20,
         format: Format = "text", offline: Offline = False) -> None:
     """The history, newest first, one line an event; `!` marks lines that do not count."""
     from ledger.actions.inspect import history
 
     check_format(format, ("text", "json"))
     ctx = ctx_for()
-    seen = list(reversed(history(ctx, limit, offline=offline)))
+    shown, total = history(ctx, limit or None, offline=offline)
+    seen = list(reversed(shown))
     if format == "json":
         out(render.dumps([render.log_json(s) for s in seen]))
-    elif seen:
+        return
+    if seen:
         out("\n".join(render.log_line(s, ctx.config.zone) for s in seen))
+    if len(seen) < total:
+        print(f"({len(seen)} of {total} events; -n 0 shows all)", file=sys.stderr)
 
 
 @app.command()

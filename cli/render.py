@@ -150,8 +150,10 @@ def status_text(status: Status, zone: ZoneInfo) -> list[str]:
         lines.append("lease:    free")
     if status.failed is not None:
         failed = status.failed
+        since = (f" (deployed since: {status.live.commit[:12]})"
+                 if status.live is not None and status.live.order > failed.order else "")
         lines.append(f"failed:   {failed.commit[:12]} at {when(failed.time, zone)} "
-                     f"({failed.by.describe()}): {_reason(failed)}")
+                     f"({failed.by.describe()}): {_reason(failed)}{since}")
     if status.next_quiet is not None:
         lines.append(f"quiet:    next window for expensive work {when(status.next_quiet, zone)}"
                      + (" (now)" if status.next_quiet <= status.now
@@ -188,7 +190,8 @@ def status_json(status: Status) -> dict[str, object]:
     }
 
 
-def event_summary(event: Event) -> str:
+def event_summary(event: Event, zone: ZoneInfo | None = None) -> str:
+    """Its fields for one line; times in ``zone`` (None: ISO-8601 UTC, for JSON)."""
     body = event.body
     parts = []
     for name in ("ops", "pending", "kind", "reason"):
@@ -198,7 +201,7 @@ def event_summary(event: Event) -> str:
     for name in ("expires", "until"):
         value = getattr(body, name, None)
         if value is not None:
-            parts.append(f"{name} {maybe_stamp(value)}")
+            parts.append(f"{name} {when(value, zone) if zone else maybe_stamp(value)}")
     return ", ".join(parts)
 
 
@@ -209,7 +212,7 @@ def log_line(seen: Seen, zone: ZoneInfo) -> str:
         return f"! note on {seen.obj[:12]} line {seen.number}  [does not count: {check.reason}]"
     text = (f"{mark} {when(event.time, zone)}  #{event.clock:<5} {event.type:<9} "
             f"{event.commit[:7]}  {event.by.describe() or '-'}")
-    summary = event_summary(event)
+    summary = event_summary(event, zone)
     if summary:
         text += f"  {summary}"
     if not check.ok:
@@ -286,20 +289,19 @@ def init_lines(done: Initialised) -> list[str]:
         lines.append(f"signing method is {done.method}: set the shared secret as the CI secret "
                      f"${done.key_env}")
         return lines
-    if not done.wrote_signers:
-        lines.append(f"kept existing {done.signers_file}")
-        return lines
-    if done.key_from_env:
-        lines.append(f"using the key in ${done.key_env} (its public half goes into "
-                     "allowed_signers)")
-    lines.append(f"wrote {done.signers_file}: commit it with {done.config_file}")
+    if done.wrote_signers:
+        lines.append(f"added {done.key} to {done.signers_file} with every right: it signs the "
+                     "ledger's root; commit the file with " + done.config_file)
+    else:
+        lines.append(f"kept {done.signers_file}: it lists {done.key} with people rights")
     if done.private_key is not None:
-        lines.append(f"new signing key, on one line: store it as the CI secret ${done.key_env} "
-                     "(and nowhere else):")
+        lines.append("your new key, on one line (you sign hold, approve, trust... with it: keep "
+                     "it, and give it as --key-file or $" + done.key_env + "):")
         lines.append(base64.b64encode(done.private_key.encode()).decode())
-    lines.append(f"CI secret: Travis repository settings > Environment Variables > "
-                 f"{done.key_env}; GitHub Settings > Secrets > Actions > {done.key_env}; "
-                 "GitLab Settings > CI/CD > Variables (masked, protected)")
+    if not done.others:
+        lines.append("CI needs its own key: `deploy-ledger keygen --rights build,deploy --out "
+                     "ci.key` adds its line to " + done.signers_file + " (then run `deploy-"
+                     "ledger trust` to publish it); store the secret as " + done.key_env)
     return lines
 
 

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--baseline", help="Record REV as what production runs today (signed, pushed).")] = None,
          key_file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
-             "--key-file", help="Read the key from this file (e.g. one `keygen --out` wrote) "
-                                "instead of $DEPLOY_LEDGER_KEY.")] = None,
+             "--key-file", help="Sign with the key in this file (your SSH key, or one `keygen "
+                                "--out` wrote) instead of $DEPLOY_LEDGER_KEY or git's SSH signing "
+                                "key.")] = None,
          now: Now = None, no_push: NoPush = False) -> None:
     """Write deploy-ledger.toml (with the work kinds of the frameworks it recognises) and the
     allowed_signers file, never overwriting; give the ledger its identity; set up `git fetch` to
@@ -38,9 +39,11 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
     from ledger.context import Context
 
     env = dict(os.environ)
+    label = ""
     if key_file is not None:
         env["DEPLOY_LEDGER_KEY"] = key_file.read_text(encoding="utf-8")
-    done = setup.init_files(Path(options["repo"]), env)
+        label = f"the key in {key_file}"
+    done = setup.init_files(Path(options["repo"]), env, label)
     out("\n".join(render.init_lines(done)))
     # A key init just made signs the ledger's root in this process only.
     env.update({done.key_env: done.private_key} if done.private_key else {})
@@ -84,11 +87,19 @@ def keygen(identity: Annotated[str, typer.Option(
         out(secret)
     where = f"in {out_file}" if out_file else "above (one line)"
     print(f"# The secret is {where}: store it as the CI secret DEPLOY_LEDGER_KEY, nowhere "
-          "else.", file=sys.stderr)
-    if line:
-        print("# Its allowed_signers line: add it to .deploy-ledger/allowed_signers (before "
-              "`init`), or publish it with `deploy-ledger trust` (after):", file=sys.stderr)
-        print(line, file=sys.stderr)
+          "else, then delete the file.", file=sys.stderr)
+    if not line:
+        return
+    signers, excluded = keys.add_to_repository(Path.cwd(), line, out_file)
+    if excluded:
+        print(f"# {out_file} is kept out of git (.git/info/exclude).", file=sys.stderr)
+    if signers is None:
+        print("# Its allowed_signers line (add it to the repository's allowed_signers file "
+              "before `init`, or publish it with `deploy-ledger trust` after):", file=sys.stderr)
+    else:
+        print(f"# Its allowed_signers line, added to {signers} (`init` publishes it; once the "
+              "ledger has its identity, run `deploy-ledger trust` to):", file=sys.stderr)
+    print(line, file=sys.stderr)
 
 
 @app.command()

@@ -242,9 +242,12 @@ def from_table(table: Mapping[str, object], source: str) -> Config:
     return Config(source=source, **values)  # type: ignore[arg-type]
 
 
+BUILT_IN = "built-in defaults"
+
+
 def defaults() -> Config:
     """The configuration of a repository without any."""
-    return from_table({}, "built-in defaults")
+    return from_table({}, BUILT_IN)
 
 
 def loads(text: str, source: str = CONFIG_FILE) -> Config:

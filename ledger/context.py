@@ -169,6 +169,10 @@ class Context:
         """``loaded``, if it is the ledger the configuration names and this reader can read all
         of it; otherwise ``IdentityError`` or ``VersionError``."""
         ledger, roots = self.anchor.ledger, loaded.roots
+        if ledger is None and roots and self.config.source == config_mod.BUILT_IN:
+            raise IdentityError(f"refs/notes/deploys is ledger {sorted(roots)[0]}, but this "
+                                f"commit has no {config_mod.CONFIG_FILE}: commit the one `init` "
+                                "wrote (LEDGER.md §3.4)")
         if ledger is None and roots:
             raise IdentityError(f"refs/notes/deploys is ledger {sorted(roots)[0]}, but "
                                 f"{self.config.source} names no ledger: add "
@@ -232,6 +236,10 @@ class Context:
                                                f"{live[:12]}:")
         except (ConfigError, RepositoryError) as exc:
             return policy_mod.own(self.config), f"the live commit's configuration: {exc}"
+        if live_config.source == config_mod.BUILT_IN and self.anchor.ledger:
+            # Live from before deploy-ledger was set up (the baseline): it has no rules to add.
+            # (No build deploys a commit without the file: with an identity that is exit 1.)
+            return policy_mod.own(self.config), ""
         return policy_mod.stricter(self.config, live_config, live), ""
 
     def evaluate(self, situation: Situation, facts: CiBuild) -> Decision:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-NOTE_HEADER = "# deploy-ledger events, format 1: one event per line (see LEDGER.md)"
+NOTE_HEADER = "# deploy-ledger events: one per line (see LEDGER.md)"
 MAX_LINE = 64 * 1024  # bytes, newline excluded
 MAX_NOTE = 64 << 20  # bytes; a larger note is refused by readers (memory), never written
 MAX_WRITTEN_NOTE = 4 << 20  # writers refuse to make a note larger than this

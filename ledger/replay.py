@@ -240,7 +240,9 @@ class Reader:
                 before: set[bytes] = set()
                 for parent in parents:
                     had = lines.of(parent, obj)
-                    gone = had.keys() - current.keys()
+                    # Comments mean nothing (a new header is no removal); everything else is.
+                    gone = {raw for raw in had.keys() - current.keys()
+                            if not raw.startswith(b"#")}
                     if gone:
                         loaded.removals.append(Removal(commit, obj, len(gone)))
                         removed.setdefault(obj, set()).update(gone)

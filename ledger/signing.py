@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from . import sshsig
@@ -213,6 +214,23 @@ class SshKeygenSigner:
     def __init__(self, key: str, env: Mapping[str, str]) -> None:
         self.key_name = key if not key.startswith("key::") else key[5:45] + "…"
         self._key, self._env = key, dict(env)
+
+    def public_line(self) -> str:
+        """``ssh-ed25519 AAAA…`` of this key (its ``.pub`` file, or asked of ssh-keygen)."""
+        import subprocess
+
+        key = self._key
+        if key.startswith("key::"):
+            return " ".join(key[5:].split()[:2])
+        public = Path(key if key.endswith(".pub") else key + ".pub").expanduser()
+        if public.is_file():
+            return " ".join(public.read_text(encoding="utf-8").split()[:2])
+        done = subprocess.run(["ssh-keygen", "-y", "-f", str(Path(key).expanduser())],
+                              capture_output=True, text=True, env=self._env, check=False,
+                              stdin=subprocess.DEVNULL)
+        if done.returncode != 0 or not done.stdout.strip():
+            raise SigningKeyError(f"cannot read the public half of {self.key_name}")
+        return " ".join(done.stdout.split()[:2])
 
     def sign(self, payload: bytes, rights: str | None) -> str:
         import subprocess

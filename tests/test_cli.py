@@ -7,7 +7,19 @@ import json
 import subprocess
 from pathlib import Path
 
-from helpers import KEY_ENV, PY, ROOT, Keys, Project, git, notes_on_origin, run_cli
+from helpers import (
+    KEY_ENV,
+    PY,
+    ROOT,
+    Keys,
+    Project,
+    clean_env,
+    commit_file,
+    git,
+    make_origin,
+    notes_on_origin,
+    run_cli,
+)
 
 
 def test_acceptance_timeline(project: Project) -> None:
@@ -293,6 +305,29 @@ def test_status_and_decide_say_it_plainly(baselined: Project) -> None:
         "ledger:   0 line(s) do not count"]
     later = baselined.cli(work, "decide", "--now", "2026-11-23T10:00").stdout
     assert "  next window: Mon 23 Nov 22:00 CET (in 12h00m)\n" in later
+    # A deploy after the failure: status still shows it, and that a deploy came since.
+    assert baselined.cli(work, "deployed", "--now", "2026-11-23T23:00").returncode == 0
+    status = baselined.cli(work, "status", "--now", "2026-11-23T23:05").stdout.splitlines()
+    assert (f"failed:   {head} at Mon 23 Nov 22:10 CET (Test Author <author@example.com>): "
+            f"boom (deployed since: {head})") in status
+    # log: times in the team's zone; it says when it shows fewer events than there are.
+    log = baselined.cli(work, "log", "-n", "1")
+    assert log.stdout.count("\n") == 1 and log.stderr == "(1 of 4 events; -n 0 shows all)\n"
+    assert baselined.cli(work, "log", "-n", "0").stdout.count("\n") == 4
+
+
+def test_init_roots_the_ledger_only_in_a_key_with_people_rights(tmp_path: Path) -> None:
+    _origin, work = make_origin(tmp_path)
+    commit_file(work, "db/migrate/20261101000000_create_users.rb", "class CreateUsers; end\n")
+    env = dict(clean_env(), HOME=str(tmp_path))
+    made = run_cli(work, "keygen", "--rights", "build,deploy", "--out", "ci.key", env=env)
+    assert made.returncode == 0, made.stderr
+    done = run_cli(work, "init", "--key-file", "ci.key", "--no-push", env=env)
+    assert done.returncode == 1
+    assert done.stderr == ("deploy-ledger: error: the key in ci.key is in "
+                           ".deploy-ledger/allowed_signers without people rights: init signs "
+                           "the ledger's root with a person's key (yours: git's "
+                           "user.signingkey, or --key-file)\n")
 
 
 def test_doctor_names_each_failure_and_its_fix(project: Project) -> None:
@@ -309,8 +344,10 @@ def test_doctor_names_each_failure_and_its_fix(project: Project) -> None:
                for line in lines)
     assert any(line.startswith("[fail] key: build rights: SHA256:") and "is not in" in line
                for line in lines)
-    assert lines[-1] == "4 check(s) failed"
-    assert sum(line.startswith("       fix: ") for line in lines) == 4
+    assert ("[fail] configuration: deploy-ledger.toml parses, but HEAD has another version"
+            in lines)
+    assert lines[-1] == "5 check(s) failed"
+    assert sum(line.startswith("       fix: ") for line in lines) == 5
 
 
 def test_init_shows_what_the_baseline_matched(project: Project) -> None:

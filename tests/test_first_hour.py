@@ -39,9 +39,9 @@ def readme_commands(block: int) -> list[list[str]]:
 
 
 def test_the_readme_has_the_setup_and_ci_blocks() -> None:
-    assert readme_commands(2) == [["keygen", "--out", "deploy-ledger.key"],
-                                  ["init", "--key-file", "deploy-ledger.key", "--baseline",
-                                   "HEAD"], ["doctor"]]
+    assert readme_commands(2) == [["keygen", "--rights", "build,deploy", "--out", "ci.key"],
+                                  ["init", "--baseline", "HEAD"], ["doctor"]]
+    assert "git add deploy-ledger.toml .deploy-ledger && git commit" in README_SETUP[2]
     assert readme_commands(3) == [["doctor"], ["record"], ["run", "--", "./deploy.sh"]]
 
 
@@ -80,24 +80,32 @@ def ci(cwd: Path, args: list[str], env: dict[str, str], now: str
 @pytest.mark.parametrize("name", list(APPS))
 def test_a_team_follows_the_readme(tmp_path: Path, name: str) -> None:
     origin, work, log, env = application(tmp_path, name)
+    # The person setting it up signs commits with an SSH key, as git lets them.
+    me = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(me)], check=True)
+    for key, value in (("gpg.format", "ssh"), ("user.signingkey", str(me)),
+                       ("user.email", "ann@example.com"), ("user.name", "Ann")):
+        git(work, "config", key, value)
     # Set-up, in the application's clone: the README's commands, in order.
     keygen, init, doctor = readme_commands(2)
     made = run_cli(work, *keygen, env=env)
     assert made.returncode == 0 and made.stdout == "", made.stderr
-    secret = (work / "deploy-ledger.key").read_text().strip()
+    secret = (work / "ci.key").read_text().strip()
     assert "\n" not in secret and len(secret) > 100  # one line, as CI variables want it
+    assert "ci.key" not in git(work, "status", "--porcelain")  # kept out of git
     done = run_cli(work, *init[:1], "--now", "2026-11-22T12:00", *init[1:], env=env)
     assert done.returncode == 0, done.stderr
     assert f"found {name} (" in done.stdout and "recorded baseline" in done.stdout
+    assert f"added git's user.signingkey ({me})" in done.stdout
     config = work / "deploy-ledger.toml"  # "Set `timezone` to your team's zone"
     config.write_text(config.read_text().replace('timezone = "UTC"',
                                                  'timezone = "Europe/Amsterdam"'))
-    checked = run_cli(work, *doctor, "--now", "2026-11-22T12:00", env=env)
-    assert checked.returncode == 0, checked.stdout
-    (work / "deploy-ledger.key").unlink()  # "then delete the file"
+    (work / "ci.key").unlink()  # "then delete `ci.key`"
     git(work, "add", "deploy-ledger.toml", ".deploy-ledger")
     git(work, "commit", "-q", "-m", "deploy-ledger")
     git(work, "push", "-q", "origin", "main")
+    checked = run_cli(work, *doctor, "--now", "2026-11-22T12:00", env=env)
+    assert checked.returncode == 0, checked.stdout
     # The week, on Travis: every build runs the README's CI steps with the secret.
     week = [(NEW_MIGRATION[name], "2026-11-23T10:00", "push", "wait"),
             (CODE[name], "2026-11-23T10:05", "push", "wait"),
@@ -139,3 +147,15 @@ def test_a_team_follows_the_readme(tmp_path: Path, name: str) -> None:
         else:
             assert run_step.stdout.strip().endswith("(no expensive work); recorded as deployed")
             assert ran == ["deploy"]
+    # The person holds, signing with the key they sign commits with; it counts in CI.
+    held = run_cli(work, "hold", "--reason", "incident", "--now", "2026-11-24T12:00", env=env)
+    assert held.returncode == 0, held.stderr
+    # A pull-request build gets no secrets: every README step still exits 0, nothing deploys.
+    pull = clone(f"file://{origin}", tmp_path / "pull", "--depth=50", "--branch=main")
+    sha = git(work, "rev-parse", "HEAD").strip()
+    travis = dict(env, TRAVIS="true", TRAVIS_BRANCH="main", TRAVIS_COMMIT=sha,
+                  TRAVIS_PULL_REQUEST="7", TRAVIS_EVENT_TYPE="pull_request",
+                  TRAVIS_BUILD_NUMBER="9", TRAVIS_JOB_ID="1009")
+    steps = [ci(pull, args, travis, "2026-11-24T12:30") for args in readme_commands(3)]
+    assert [step.returncode for step in steps] == [0, 0, 0], [s.stdout for s in steps]
+    assert steps[2].stdout.splitlines()[0] == "skip"

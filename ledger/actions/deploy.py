@@ -45,7 +45,14 @@ def step_env(ctx: Context, decision: Decision, commit: str) -> dict[str, str]:
 
 def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> RunResult:
     """Decide; on a deploy verdict take the lease (the push is the lock), run ``command`` then
-    each pending kind's ``run`` command, and record deployed or failed."""
+    each pending kind's ``run`` command, and record deployed or failed. Without a key (a pull
+    request, a branch whose job gets no secrets) it only decides: a wait or skip needs none."""
+    if not ctx.has_key():
+        situation = ctx.situation(facts, pull=True)
+        decision = ctx.evaluate(situation, facts)
+        if decision.deploys:
+            ctx.writer()  # SigningKeyError: this job would deploy, but cannot sign the lease
+        return RunResult(decision)
     writer = ctx.writer()
     prints = ctx.start_fingerprints(facts.commit)()
     now = ctx.clock()

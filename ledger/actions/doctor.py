@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import config as config_mod
 from ..context import Context
 from ..errors import LedgerError
 from ..fingerprint import matching
@@ -51,7 +52,19 @@ def _check(name: str, test: Callable[[], Finding]) -> Finding:
 
 
 def _config(ctx: Context) -> Finding:
-    return Finding("configuration", True, f"{ctx.config.source} parses")
+    name = config_mod.CONFIG_FILE
+    path = ctx.root / name
+    if not path.is_file():
+        return Finding("configuration", True, f"{ctx.config.source} parses")
+    try:
+        committed = ctx.store.file_at(ctx.store.resolve("HEAD"), name)
+    except LedgerError:
+        committed = None
+    if committed != path.read_bytes():
+        return Finding("configuration", False, f"{name} parses, but HEAD has "
+                       + ("no such file" if committed is None else "another version"),
+                       f"commit {name}: CI reads the committed file, never your working tree")
+    return Finding("configuration", True, f"{ctx.config.source} parses and is committed")
 
 
 def _work(ctx: Context) -> Finding:
@@ -115,6 +128,10 @@ def _keys(ctx: Context, loaded: Loaded) -> list[Finding]:
             return [Finding("key", True, "none here: people sign hold/approve/... with their "
                                          "git signing key (gpg.format = ssh, user.signingkey) "
                                          "once `deploy-ledger trust` lists it")]
+        if not deploys and not ctx.has_key():
+            # Pull requests and branches whose jobs get no secrets: record and run sign nothing.
+            return [Finding("key", True, "none in this job: it records nothing and never "
+                                         "deploys (the deploy branch's job needs the key)")]
         return [Finding("key", False, str(exc),
                         f"set ${ctx.config.signing.key_env} (make a key with "
                         "`deploy-ledger keygen`; people may sign with their git signing key)")]

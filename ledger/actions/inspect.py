@@ -65,11 +65,14 @@ def status(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Status:
                   verdict.situation.policy.rules.schedule.next_expensive(now), now)
 
 
-def history(ctx: Context, limit: int | None, *, offline: bool = False) -> list[Seen]:
-    """The newest ``limit`` event lines (all when None), oldest first, with their checks."""
+def history(ctx: Context, limit: int | None, *, offline: bool = False,
+            ) -> tuple[list[Seen], int]:
+    """The newest ``limit`` event lines (all when None), oldest first, with their checks; and
+    how many there are in all."""
     if not offline:
         ctx.pull()
-    return ctx.reader.load(ctx.clock(), full=True, keep=limit).seen
+    loaded = ctx.reader.load(ctx.clock(), full=True, keep=limit)
+    return loaded.seen, loaded.read
 
 
 @dataclass(frozen=True)

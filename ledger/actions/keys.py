@@ -12,6 +12,8 @@ from ..ids import RIGHTS
 from ..signing import generate_hmac_secret
 from ..sshsig import generate_ed25519
 
+SIGNERS_HEADER = "# Keys allowed to sign deploy-ledger events (OpenSSH allowed_signers format).\n"
+
 
 def parse_rights(text: str) -> tuple[str, ...]:
     """``build,deploy`` -> ("build", "deploy"); ``all`` -> every class."""
@@ -51,3 +53,29 @@ def write_secret(path: Path, secret: str) -> None:
 def hmac_secret() -> str:
     """A new HMAC secret (256 random bits, one line)."""
     return generate_hmac_secret()
+
+
+def add_to_repository(start: Path, line: str, out: Path | None) -> tuple[Path | None, bool]:
+    """In the git work tree holding ``start`` (found without git): append ``line`` to the
+    configured allowed_signers file, and keep the secret file ``out`` out of git
+    (``.git/info/exclude``) when it is inside the tree. Returns (the file written, excluded)."""
+    from .. import config as config_mod
+
+    root = next((p for p in (start, *start.parents) if (p / ".git").is_dir()), None)
+    if root is None:
+        return None, False
+    signers = root / config_mod.load(root).signing.allowed_signers
+    text = signers.read_text(encoding="utf-8") if signers.exists() else SIGNERS_HEADER
+    signers.parent.mkdir(parents=True, exist_ok=True)
+    signers.write_text(text.rstrip("\n") + "\n" + line + "\n", encoding="utf-8")
+    excluded = False
+    if out is not None and out.resolve().is_relative_to(root):
+        exclude = root / ".git" / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        entry = "/" + out.resolve().relative_to(root).as_posix()
+        known = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if entry not in known.split("\n"):
+            exclude.write_text(known.rstrip("\n") + ("\n" if known else "") + entry + "\n",
+                               encoding="utf-8")
+        excluded = True
+    return signers, excluded

@@ -3,32 +3,36 @@ and ``--baseline`` (what production runs today)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import config as config_mod
 from .. import stacks as stacks_mod
-from ..allowed_signers import signer_line
+from ..allowed_signers import AllowedSigners, signer_line
 from ..ci import CiBuild
 from ..context import Context
 from ..errors import IdentityError, RepositoryError, SigningKeyError
-from ..events import Approve, Deployed, Event, Hold, Require, Trust
+from ..events import PEOPLE, Approve, Deployed, Event, Hold, Require, Trust
 from ..fingerprint import matching
 from ..fold import State
+from ..ids import namespace
 from ..publish import Draft
-from ..signing import SshSigner
+from ..signing import SshKeygenSigner, SshSigner
 from ..sshsig import generate_ed25519
 from ..store import NOTES_REF, Store
+from .keys import SIGNERS_HEADER
 
-SIGNERS_HEADER = "# Keys allowed to sign deploy-ledger events (OpenSSH allowed_signers format).\n"
 _LEDGER_LINE = re.compile(r'^ledger = "[0-9a-f]{0,32}"$', re.M)
 
 
 @dataclass(frozen=True)
 class Initialised:
-    """What ``init`` did. ``private_key`` is set only when it made a new key (print it once)."""
+    """What ``init`` did. ``key`` says whose key signs the ledger's root (and got every right in
+    the allowed_signers file); ``private_key`` is set only when it made a new key (print it
+    once)."""
 
     config_file: str
     wrote_config: bool
@@ -36,14 +40,17 @@ class Initialised:
     wrote_signers: bool
     method: str
     key_env: str
-    key_from_env: bool
+    key: str = ""
     private_key: str | None = None
+    others: int = 0  # other keys the allowed_signers file lists (a CI key keygen added)
     stacks: tuple[stacks_mod.Found, ...] = ()  # what the configuration it wrote was made from
 
 
-def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
-    """Write the configuration and the allowed_signers file where missing, never overwriting.
-    The key in the key variable is used when set; otherwise a new one is made."""
+def init_files(path: Path, env: Mapping[str, str], key_label: str = "") -> Initialised:
+    """Write the configuration where missing, never overwriting, and make sure the
+    allowed_signers file lists the key that will sign the ledger's root with every right: the
+    key in the key variable (``key_label`` names where it came from), else the SSH key git signs
+    commits with, else a new one. Lines already there (a CI key ``keygen`` added) are kept."""
     store = Store.discover(path, env)
     root = store.workdir
     if root is None:
@@ -57,21 +64,40 @@ def init_files(path: Path, env: Mapping[str, str]) -> Initialised:
         cfg_path.write_text(config_mod.render_default({"work": tables}), encoding="utf-8")
     cfg = config_mod.load(root)
     signing = cfg.signing
-    signers = root / signing.allowed_signers
     result = Initialised(config_mod.CONFIG_FILE, wrote_config, signing.allowed_signers, False,
-                         signing.method, signing.key_env, False, stacks=found)
-    if signing.method != "ssh" or signers.exists():
+                         signing.method, signing.key_env, stacks=found)
+    if signing.method != "ssh":
         return result
-    signers.parent.mkdir(parents=True, exist_ok=True)
-    private = None
-    if env.get(signing.key_env, "").strip():
-        public = SshSigner(env, signing.key_env).public_line()
-    else:
-        private, public = generate_ed25519()
-    signers.write_text(SIGNERS_HEADER + signer_line("deploy-ledger-ci", public) + "\n",
-                       encoding="utf-8")
-    return Initialised(result.config_file, wrote_config, result.signers_file, True,
-                       signing.method, signing.key_env, private is None, private, found)
+    label, public, private = _root_key(store, env, signing.key_env, key_label)
+    signers = root / signing.allowed_signers
+    text = signers.read_text(encoding="utf-8") if signers.exists() else SIGNERS_HEADER
+    blob = base64.b64decode(public.split()[1])
+    every = AllowedSigners.parse(text, str(signers)).signers
+    listed = [s for s in every if s.key_blob == blob]
+    if listed and not any(s.permits(namespace(PEOPLE)) for s in listed):
+        raise SigningKeyError(f"{label} is in {signing.allowed_signers} without people rights: "
+                              "init signs the ledger's root with a person's key (yours: git's "
+                              "user.signingkey, or --key-file)")
+    if not listed:
+        who = store.config("user.email") or "deploy-ledger-init"
+        signers.parent.mkdir(parents=True, exist_ok=True)
+        signers.write_text(text.rstrip("\n") + "\n" + signer_line(who, public) + "\n",
+                           encoding="utf-8")
+    return replace(result, wrote_signers=not listed, key=label, private_key=private,
+                   others=len(every) - len(listed))
+
+
+def _root_key(store: Store, env: Mapping[str, str], key_env: str,
+              label: str) -> tuple[str, str, str | None]:
+    # (where the key comes from, its public line, the private key when init made it)
+    if env.get(key_env, "").strip():
+        return label or f"the key in ${key_env}", SshSigner(env, key_env).public_line(), None
+    git_key = store.config("user.signingkey") if store.config("gpg.format") == "ssh" else None
+    if git_key:
+        return (f"git's user.signingkey ({git_key})",
+                SshKeygenSigner(git_key, env).public_line(), None)
+    private, public = generate_ed25519()
+    return "a new key", public, private
 
 
 def _paths(store: Store) -> list[str]:
