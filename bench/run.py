@@ -1,5 +1,6 @@
 """Benchmarks, run by hand; they print figures and assert nothing.
 
+    python bench/run.py history [--sizes 1000,10000,100000]
     python bench/run.py ledger [--sizes 1000,10000,100000]
     python bench/run.py decide [--files 20000 --commits 50000 --events 10000]
 
@@ -94,7 +95,7 @@ def build_ledger(repo: Path, allowed: Path, events: int, per_note: int = 5) -> N
     message = ("deploy-ledger: bench ledger\n\n"
                + checkpoint.encode(tree, fold(made), verifier, signer, T0))
     tip = store.create_commit(tree, [], message)
-    store.update_ref(NOTES_REF, tip, None)
+    store.git.update_ref(NOTES_REF, tip, None)
     for i in range(CHECKPOINT_EVERY - 1):
         book.append([Draft(Build({"migrate": "0" * 16}), fake_commit(head + i), Author("t", "x"))],
                      T0)
@@ -201,8 +202,15 @@ def main() -> None:
     decide.add_argument("--commits", type=int, default=50000)
     decide.add_argument("--events", type=int, default=10000)
     decide.add_argument("--runs", type=int, default=7)
+    history = sub.add_parser("history")
+    history.add_argument("--sizes", default="1000,10000,100000")
+    history.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if args.what == "ledger":
+    if args.what == "history":
+        from bench.history import bench_history
+
+        bench_history([int(s) for s in args.sizes.split(",")], args.runs)
+    elif args.what == "ledger":
         bench_ledger([int(s) for s in args.sizes.split(",")], args.runs)
     else:
         from bench.decide import bench_decide

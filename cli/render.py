@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ledger.actions.record import Recorded
     from ledger.actions.setup import Baseline, Initialised
     from ledger.events import Event
-    from ledger.replay import Seen
+    from ledger.history import Seen
     from ledger.rules import Decision, Pending
 
 

@@ -56,13 +56,15 @@ class Checkpoint:
 
 
 def encode(tree: str, state: State, trust: TrustState, events: int, ledger: str | None,
-           signer: Signer, now: datetime) -> str:
-    """The signed checkpoint block for ``state`` (deploy rights), bound to notes tree ``tree``."""
+           signer: Signer, now: datetime, archived: int = 0) -> str:
+    """The signed checkpoint block for ``state`` (deploy rights), bound to notes tree ``tree``;
+    ``archived``: how many notes this commit drops from the tree (LEDGER.md §5.1)."""
     lo, hi = trust.verifier.stable_interval(now)
     version = "2" if ledger else "1"
     named = f" ledger={ledger}" if ledger else ""
     header = (f"{HEAD}{version} tree={tree}{named} trust={trust.digest} clock={state.clock} "
-              f"events={events} valid={compact(lo)}..{compact(hi)}")
+              f"events={events} valid={compact(lo)}..{compact(hi)}"
+              + (f" archived={archived}" if archived else ""))
     lines = [e.line() for e in trust.chain] + [e.line() for e in state.retained()]
     block = "\n".join([header, *lines]) + "\n"
     return block + SIG + signer.sign(block.encode("utf-8"), DEPLOYS if ledger else None) + "\n"

@@ -161,9 +161,14 @@ class Context:
                                  "events back")
         writer.merge(local, remote)
 
-    def load(self, now: datetime) -> Loaded:
+    def load(self, now: datetime, *, fetch: bool = True) -> Loaded:
         """The local ledger, checked to be the one the configuration names (``check``)."""
-        return self.check(self.reader.load(now))
+        return self.check(self.read(now, fetch=fetch))
+
+    def read(self, now: datetime, *, fetch: bool = True, tip: str | bool | None = True,
+             full: bool = False, keep: int | None = 0) -> Loaded:
+        """``Reader.load`` (``fetch``: a shallow notes history may be fetched whole)."""
+        return self.reader.load(now, tip=tip, full=full, keep=keep, fetch=fetch)
 
     def check(self, loaded: Loaded) -> Loaded:
         """``loaded``, if it is the ledger the configuration names and this reader can read all
@@ -209,7 +214,7 @@ class Context:
                     raise
                 self.warnings.append(f"{exc}; recording on this clone's ledger")
         now = self.clock()
-        return self.situation_at(self.load(now), facts, now, prints)
+        return self.situation_at(self.load(now, fetch=pull), facts, now, prints)
 
     def situation_at(self, loaded: Loaded, facts: CiBuild, now: datetime,
                      prints: Callable[[], dict[str, str]]) -> Situation:
@@ -274,6 +279,6 @@ class Context:
 
     def reread(self, situation: Situation, tip: str | None) -> Situation:
         """``situation`` with the ledger reloaded at ``tip`` (same time, policy, fingerprints)."""
-        loaded = self.reader.load(situation.now, tip=tip)
+        loaded = self.read(situation.now, tip=tip)
         return replace(situation, loaded=loaded,
                        pending=pending_work(loaded.state, situation.prints))

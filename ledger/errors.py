@@ -36,6 +36,10 @@ class RepositoryError(LedgerError):
     """Raised when the repository, a revision or an object cannot be found or used."""
 
 
+class HistoryCut(RepositoryError):
+    """Raised when a shallow clone's notes history ends before what a read needs."""
+
+
 class IdentityError(LedgerError):
     """Raised when the ledger read is missing, or is not the ledger the configuration names."""
 

@@ -34,6 +34,10 @@ def _later(new: Event, old: Event | None) -> bool:
     return old is None or new.order > old.order
 
 
+def _key(event: Event) -> tuple[int, str]:
+    return event.order
+
+
 def _unseen(latch: Event, end: Event | None) -> bool:
     # A hold or require survives an event that would end it unless that event's clock is
     # higher: one with the same clock was written beside it, without having seen it.
@@ -47,9 +51,9 @@ class State:
     clock: int = 0
     live: Event | None = None
     kind_deploys: dict[str, Event] = field(default_factory=dict)
-    # Every build after the live deploy: keeping only the first per fingerprint would lose the
-    # next one when a deploy between them arrives late (found by the order-independence test).
-    builds: dict[str, Event] = field(default_factory=dict)
+    # Per (kind, fingerprint), the first and the latest build after the live deploy: bounded by
+    # the fingerprints built since live, not by the number of builds (LEDGER.md §4).
+    builds: dict[tuple[str, str], tuple[Event, Event]] = field(default_factory=dict)
     requires: dict[str, Event] = field(default_factory=dict)
     holds: dict[str, Event] = field(default_factory=dict)
     release: Event | None = None
@@ -95,13 +99,20 @@ class State:
             self.approvals[event.id] = event
 
     def _build(self, event: Event, body: Build) -> None:
-        if body.work and (self.live is None or event.order > self.live.order):
-            self.builds[event.id] = event
+        if self.live is not None and event.order <= self.live.order:
+            return
+        for pair in body.work.items():
+            first, last = self.builds.get(pair, (event, event))
+            self.builds[pair] = (min(first, event, key=_key), max(last, event, key=_key))
 
     def _deployed(self, event: Event, body: Deployed) -> None:
         if _later(event, self.live):
             self.live = event
-            self.builds = {k: b for k, b in self.builds.items() if b.order > event.order}
+            # A fingerprint whose first build is now before live keeps its latest one: which
+            # of the builds between them came first after this deploy is no longer known.
+            self.builds = {pair: (first if first.order > event.order else last, last)
+                           for pair, (first, last) in self.builds.items()
+                           if last.order > event.order}
         for kind in body.ops:
             if _later(event, self.kind_deploys.get(kind)):
                 self.kind_deploys[kind] = event
@@ -161,18 +172,19 @@ class State:
 
     def pending_since(self, kind: str, live_fingerprint: str) -> Event | None:
         """The first build after the live deploy whose ``kind`` fingerprint differed from live."""
-        candidates = [b for b in self.builds.values() if isinstance(b.body, Build)
-                      and b.body.work.get(kind, live_fingerprint) != live_fingerprint]
-        return min(candidates, key=lambda e: e.order) if candidates else None
+        candidates = [first for (name, fp), (first, _last) in self.builds.items()
+                      if name == kind and fp != live_fingerprint]
+        return min(candidates, key=_key) if candidates else None
 
     def retained(self) -> list[Event]:
         """The events that still matter: folding them gives this state, and so does folding them
         with anything else this state has already absorbed. A checkpoint stores these."""
         events: dict[str, Event] = {}
         singles = (self.live, self.release, self.claim, self.failed)
-        groups = (self.kind_deploys, self.builds, self.requires, self.holds, self.ends,
-                  self.approvals)
-        for event in [*(e for e in singles if e), *(e for g in groups for e in g.values())]:
+        groups = (self.kind_deploys, self.requires, self.holds, self.ends, self.approvals)
+        builds = (e for pair in self.builds.values() for e in pair)
+        for event in [*(e for e in singles if e), *(e for g in groups for e in g.values()),
+                      *builds]:
             events[event.id] = event
         return sorted(events.values(), key=lambda e: e.order)
 

@@ -27,6 +27,8 @@ from .trust import Anchor, resolve
 from .verify import Verified, check_line
 
 CHECKPOINT_EVERY = 16
+ARCHIVE_AT = 128  # notes in the tip's tree before a checkpoint archives (LEDGER.md §5.1)
+KEEP_RECENT = 64  # notes commits whose notes an archive keeps
 SYNC_ATTEMPTS = 12
 
 
@@ -48,6 +50,8 @@ class Writer:
         self.store: Store = reader.store
         self.signer = signer
         self._sleep = sleep
+        self.archive_at = ARCHIVE_AT
+        self.keep_recent = KEEP_RECENT
 
     def _sign(self, drafts: Iterable[Draft], clock: int, now: datetime) -> list[Event]:
         if self.signer is None:
@@ -92,14 +96,37 @@ class Writer:
         # whose key has none writes none, rather than one readers would ignore.
         assert self.signer is not None and loaded.trust is not None
         state = fold(verified, loaded.state)
-        tree = self._keep_retained(tree, [*loaded.trust.chain, *state.retained()])
+        retained = [*loaded.trust.chain, *state.retained()]
+        tree = self._keep_retained(tree, retained)
+        tree, archived = self._archive(loaded.tip, tree, {e.commit for e in retained})
         ledger = self.reader.anchor.ledger
         block = checkpoint.encode(tree, state, loaded.trust, loaded.events + len(verified),
-                                  ledger, self.signer, now)
+                                  ledger, self.signer, now, archived)
         head, _, sig = block.rstrip("\n").rpartition("\n" + checkpoint.SIG)
         check = loaded.trust.verifier.verify((head + "\n").encode(), sig, now,
                                              DEPLOYS if ledger else None, legacy=not ledger)
         return (tree, "\n" + block) if check.ok else (tree, "")
+
+    def _archive(self, tip: str | None, tree: str, keep: set[str]) -> tuple[str, int]:
+        # Notes that no verdict reads any more leave the tip's tree (LEDGER.md §5.1): they stay
+        # in the notes history, so every reader that reads history still counts them.
+        notes = self.store.note_paths(tree)
+        if len(notes) <= self.archive_at:
+            return tree, 0
+        recent, commit = set(keep), tip
+        for _ in range(self.keep_recent):
+            if commit is None:
+                break
+            _message, parents, _tree = self.store.commit_info(commit)
+            recent |= self.store.changed_objects(parents[0] if parents else None, commit)
+            commit = parents[0] if parents else None
+        recent |= self.store.changed_objects(tip, tree) if tip else set(notes)
+        kept = {}
+        for obj in recent & notes.keys():
+            blobs = self.store.note_blobs(tree, obj)
+            kept[obj] = blobs[0] if len(blobs) == 1 else render(
+                self._raw_lines(tree, obj)).encode("utf-8", "surrogateescape")
+        return self.store.write_tree(None, kept), len(notes) - len(kept)
 
     def _as_read(self, loaded: Loaded, event: Event, now: datetime) -> Verified:
         # Writers never write what readers would ignore: read our own line as a reader would.
@@ -178,7 +205,7 @@ class Writer:
         for _ in range(SYNC_ATTEMPTS):
             loaded = self.reader.load(now)
             commit, events = self.build(loaded, drafts, now)
-            if self.store.update_ref(NOTES_REF, commit, loaded.tip):
+            if self.store.git.update_ref(NOTES_REF, commit, loaded.tip):
                 return events
         raise RemoteError("the local notes ref kept changing under us; try again")
 
@@ -193,16 +220,20 @@ class Writer:
             return local
         else:
             base = store.merge_base(local, remote)
+            start, other = local, remote
+            if base is not None and any(not store.note_blob_ids(remote, obj)
+                                        for obj in store.changed_objects(base, remote)):
+                start, other = remote, local  # the remote archived: keep its smaller tree
             updates = {}
-            for obj in store.changed_objects(base, remote):
-                mine = self._raw_lines(local, obj)
-                union = mine | self._raw_lines(remote, obj)
+            for obj in store.changed_objects(base, other):
+                mine = self._raw_lines(start, obj)
+                union = mine | self._raw_lines(other, obj)
                 if union != mine:
                     updates[obj] = render(union).encode("utf-8", "surrogateescape")
-            tree = store.write_tree(local, updates)
+            tree = store.write_tree(start, updates)
             target = store.create_commit(tree, [local, remote],
                                          f"deploy-ledger: merge {remote[:12]} into {local[:12]}\n")
-        if not store.update_ref(NOTES_REF, target, local):
+        if not store.git.update_ref(NOTES_REF, target, local):
             raise RemoteError("the local notes ref changed during a merge; try again")
         return target
 
@@ -258,7 +289,7 @@ class Writer:
             tree = self.store.write_tree(tip, updates)
             commit = self.store.create_commit(tree, [tip] if tip else [],
                                               f"deploy-ledger: import {len(lines)} line(s)\n")
-            if self.store.update_ref(NOTES_REF, commit, tip):
+            if self.store.git.update_ref(NOTES_REF, commit, tip):
                 return commit
         raise RemoteError("the local notes ref kept changing under us; try again")
 
@@ -287,7 +318,7 @@ class Writer:
             commit, events = self.build(loaded, drafts, now)
             result = self.store.push(commit)
             if result.accepted:
-                self.store.update_ref(NOTES_REF, commit, local)
+                self.store.git.update_ref(NOTES_REF, commit, local)
                 return loaded, events
             last = result.detail
             self._backoff(attempt)

@@ -13,67 +13,21 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import checkpoint
+from .errors import HistoryCut
 from .events import Event, Trust
 from .fold import State
-from .notes import MAX_NOTE, EventLine, NotAnEvent, classify, split
+from .history import Found, Lines, Problem, Removal, Seen, beyond, bounded, signed_within
+from .notes import MAX_NOTE, EventLine, NotAnEvent, classify
 from .signing import Check
 from .store import Store
 from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, check_line, decode, keyed
 
 MAX_WALK = 512  # commits searched back for a checkpoint
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A note line that does not count, and why."""
-
-    commit: str
-    line: int
-    event_id: str
-    reason: str
-
-    def describe(self) -> str:
-        where = f"event {self.event_id[:16]}" if self.event_id else f"line {self.line}"
-        return f"note on {self.commit[:12]}, {where}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Removal:
-    """A notes commit that removed lines an earlier commit held (they still count)."""
-
-    notes_commit: str
-    obj: str
-    lines: int
-
-    def describe(self) -> str:
-        return (f"notes commit {self.notes_commit[:12]} removed {self.lines} line(s) from the "
-                f"note on {self.obj[:12]}; they still count")
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One event line as read, for ``log``: the event (None if it does not decode), its check."""
-
-    event: Event | None
-    check: Check
-    obj: str
-    number: int
-
-
-@dataclass(frozen=True)
-class Found:
-    """A line a notes commit added."""
-
-    obj: str
-    number: int
-    raw: bytes
-    commit: str  # the notes commit that added it
-    bound: int = 0  # the highest clock the notes history before it allows (§4)
 
 
 @dataclass
@@ -93,84 +47,9 @@ class Loaded:
     since_checkpoint: int = 0  # notes commits from the checkpoint to the tip (or all, without)
     read: int = 0  # lines read that are meant as events (including those that do not count)
     events: int = 0  # verified events in the ledger (a checkpoint's count included)
+    archived: int = 0  # notes an archive (or a merge taking one) dropped, by right
     superseded: int = 0  # format 1 events from before the identity (re-stated by init)
     distrust: str = ""  # why there is no trust, when it is not a missing root (a forked chain)
-
-
-class _Lines:
-    """Note lines per (notes commit or tree, object), cached by blob id."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.cache: dict[str, dict[bytes, int]] = {}
-        self.oversized: dict[str, tuple[str, int]] = {}  # blob -> (object, size), not read
-        self.notes: dict[tuple[str, str], dict[bytes, int]] = {}
-
-    def of(self, commit: str | None, obj: str) -> dict[bytes, int]:
-        if commit is None:
-            return {}
-        key = (commit, obj)
-        if key not in self.notes:
-            self.notes[key] = self._of(commit, obj)
-        return self.notes[key]
-
-    def _of(self, commit: str, obj: str) -> dict[bytes, int]:
-        lines: dict[bytes, int] = {}
-        for oid in self.store.note_blob_ids(commit, obj):
-            if oid not in self.cache:
-                self.cache[oid] = self._split(obj, oid)
-            for raw, number in self.cache[oid].items():
-                lines.setdefault(raw, number)
-        return lines
-
-    def _split(self, obj: str, oid: str) -> dict[bytes, int]:
-        size = self.store.blob_size(oid)
-        blob = b"" if size is not None and size > MAX_NOTE else self.store.blob(oid)
-        size = len(blob) if size is None else size
-        if size > MAX_NOTE:
-            # Not read, and not fatal: one oversized note must not stop the ledger forever.
-            self.oversized[oid] = (obj, size)
-            return {}
-        found: dict[bytes, int] = {}
-        for number, raw in split(blob):
-            if raw:
-                found.setdefault(raw, number)
-        return found
-
-
-def _bounded(found: list[Found], history: list[tuple[str, list[str]]], base: int,
-             ) -> list[Found]:
-    # The clock rule of §4, from the notes history alone (never from signatures, so a change of
-    # trust cannot move it): a line may be at most as far above the highest clock its notes
-    # commit's parents hold as the number of event lines that commit adds.
-    added: dict[str, list[int]] = {}
-    for index, item in enumerate(found):
-        added.setdefault(item.commit, []).append(index)
-    highest: dict[str, int] = {}
-    out = list(found)
-    for commit, parents in reversed(history):  # parents first
-        start = max((highest.get(parent, base) for parent in parents), default=base)
-        clocks = {index: _clock(found[index].raw) for index in added.get(commit, [])}
-        bound = start + sum(1 for clock in clocks.values() if clock is not None)
-        top = start
-        for index, clock in clocks.items():
-            out[index] = replace(found[index], bound=bound)
-            if clock is not None:
-                top = max(top, min(clock, bound))
-        highest[commit] = top
-    return out
-
-
-def _beyond(event: Event, item: Found) -> str:
-    if event.clock <= item.bound:
-        return ""
-    return (f"clock {event.clock} is beyond {item.bound}, the most the notes history before it "
-            "allows")
-
-
-def _clock(raw: bytes) -> int | None:
-    line = classify(raw)
-    return int(line.key_clock) if isinstance(line, EventLine) else None
 
 
 def _is_trust(item: Found) -> bool:
@@ -195,13 +74,26 @@ class Reader:
     def __init__(self, store: Store, anchor: Anchor) -> None:
         self.store = store
         self.anchor = anchor
-        self._lines = _Lines(store)  # objects never change: shared by every load
+        self._lines = Lines(store)  # objects never change: shared by every load
         self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
+        self._archives: dict[str, bool] = {}  # notes commit -> it is an authorized archive
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
-             keep: int | None = 0) -> Loaded:
+             keep: int | None = 0, fetch: bool = True) -> Loaded:
         """The ledger at ``tip`` (default: the local notes ref). ``full`` ignores checkpoints;
-        ``keep`` is how many of the newest event lines to return in ``seen`` (None: all)."""
+        ``keep`` is how many of the newest event lines to return in ``seen`` (None: all). When a
+        shallow notes history is too short for the read, ``fetch`` fetches all of it and reads
+        again (without it: ``HistoryCut``)."""
+        try:
+            return self._load(now, tip, full, keep)
+        except HistoryCut:
+            if not fetch:
+                raise
+        self.store.fetch(whole=True)
+        return self._load(now, tip, full, keep)
+
+    def _load(self, now: datetime, tip: str | bool | None, full: bool, keep: int | None,
+              ) -> Loaded:
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
             return Loaded(None, State(), None if self.anchor.ledger else from_file(self.anchor))
@@ -213,11 +105,11 @@ class Reader:
         if base is not None and any(_is_trust(item) for item in found):
             # A trust event after the checkpoint may fork from before it: the whole notes
             # history decides (trust events are rare, so this is too).
-            return self.load(now, tip=head, full=True, keep=keep)
+            return self._load(now, head, True, keep)
         self._fold(loaded, found, base, now, keep)
         if base is not None and (loaded.trust is None
                                  or loaded.trust.digest != base.checkpoint.trust.digest):
-            return self.load(now, tip=head, full=True, keep=keep)
+            return self._load(now, head, True, keep)
         return loaded
 
     def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:
@@ -226,11 +118,17 @@ class Reader:
         found: list[Found] = []
         removed: dict[str, set[bytes]] = {}
         history: list[tuple[str, list[str]]] = []
+        cut = self.store.cut()
+        excused: list[tuple[str, str, set[bytes]]] = []
         for position, commit in enumerate(self.store.walk(head, hide=base)):
+            if commit in cut:
+                raise HistoryCut(f"this clone's notes history ends at {commit[:12]}, before a "
+                                 "checkpoint this read can start from")
             self._position[commit] = position
             loaded.since_checkpoint += 1
-            _message, parents, _tree = self.store.commit_info(commit)
+            message, parents, tree = self.store.commit_info(commit)
             history.append((commit, parents))
+            base_of = self.store.merge_base(*parents[:2]) if len(parents) > 1 else None
             changed: set[str] = set()
             sources: list[str | None] = [*parents] or [None]  # a root commit: every note is new
             for parent in sources:
@@ -243,7 +141,10 @@ class Reader:
                     # Comments mean nothing (a new header is no removal); everything else is.
                     gone = {raw for raw in had.keys() - current.keys()
                             if not raw.startswith(b"#")}
-                    if gone:
+                    if gone and ((not current and self._archive(commit, message, tree))
+                                 or self._merged_away(obj, gone, parents, base_of)):
+                        excused.append((commit, obj, gone))
+                    elif gone:
                         loaded.removals.append(Removal(commit, obj, len(gone)))
                         removed.setdefault(obj, set()).update(gone)
                     before.update(had)
@@ -258,12 +159,38 @@ class Reader:
         for obj, size in lines.oversized.values():
             loaded.problems.append(Problem(obj, 0, "", f"the note is {size} bytes, over the "
                                                        f"{MAX_NOTE >> 20} MiB a reader reads"))
+        loaded.archived = len(excused)
         for obj, gone in removed.items():
             still = gone - lines.of(head, obj).keys()
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
-        return _bounded(found, history, loaded.state.clock)
+        return bounded(found, history, loaded.state.clock)
+
+    def _archive(self, commit: str, message: str, tree: str) -> bool:
+        # A checkpoint marked `archived=` may drop whole notes (LEDGER.md §5.1): judged at its
+        # own time (the start of its validity interval), so a later change of keys cannot undo
+        # an archive that was allowed when it was written.
+        if commit not in self._archives:
+            parsed = checkpoint.parse(message)
+            ok = False
+            if parsed is not None and "archived" in parsed.fields:
+                at = signed_within(parsed.fields.get("valid", ""))
+                ok = at is not None and checkpoint.read(
+                    parsed, tree, self.anchor, at,
+                    lambda event, text: text.encode() in self._lines.of(commit, event.commit),
+                ) is not None
+            self._archives[commit] = ok
+        return self._archives[commit]
+
+    def _merged_away(self, obj: str, gone: set[bytes], parents: list[str],
+                     base: str | None) -> bool:
+        # A merge that takes one side's removal removes nothing itself: that side's own
+        # commits removed the lines (and were judged for it) when another parent lacks them
+        # and the merge base held them.
+        if base is None or not gone <= self._lines.of(base, obj).keys():
+            return False
+        return any(not (gone & self._lines.of(other, obj).keys()) for other in parents)
 
     def _fold(self, loaded: Loaded, found: list[Found], base: _Base | None, now: datetime,
               keep: int | None) -> None:
@@ -301,7 +228,7 @@ class Reader:
                     trusts: dict[str, tuple[Found, Event]], seen: list[Seen]) -> None:
         if event.is_root:
             loaded.roots.add(event.id)
-        problem = keyed(event, line, item.obj) or _beyond(event, item)
+        problem = keyed(event, line, item.obj) or beyond(event, item)
         if problem:
             loaded.problems.append(Problem(item.obj, item.number, line.key_id, problem))
             seen.append(Seen(event, Check(False, problem), item.obj, item.number))
@@ -354,9 +281,9 @@ class Reader:
             else:
                 outcome = check_line(item.obj, line, loaded.trust, self.anchor.ledger, now)
             good = outcome.verified
-            beyond = _beyond(good.event, item) if good is not None else ""
-            if beyond:
-                outcome = Outcome(outcome.event, Check(False, beyond))
+            too_far = beyond(good.event, item) if good is not None else ""
+            if too_far:
+                outcome = Outcome(outcome.event, Check(False, too_far))
                 good = None
             seen.append(Seen(outcome.event, outcome.check, item.obj, item.number))
             if good is not None:

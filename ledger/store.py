@@ -1,11 +1,7 @@
 """The repository: objects, refs and notes trees, through pygit2 (with ``transport``, the git
-executable, the only module that touches git).
-
-Notes trees: a note for object ``abcd…`` lives at ``abcd…`` (flat) or ``ab/cd…`` (fanned out, to any
-depth). We read every layout, and take the union when one object has notes at two depths. We write
-git-compatible fan-out: a tree level holding more than ``FANOUT_LIMIT`` notes is split into
-two-hex-digit subtrees, so one append rewrites O(log n) small trees instead of one huge one.
-"""
+executable, the only module that touches git). Notes live at ``abcd…`` or fanned out (``ab/cd…``,
+any depth); we read every layout (the union when one object has notes at two depths) and split a
+level holding over ``FANOUT_LIMIT`` notes, as git does, so an append rewrites a few small trees."""
 
 from __future__ import annotations
 
@@ -24,6 +20,8 @@ from .transport import Git, PushResult
 NOTES_REF = "refs/notes/deploys"
 FANOUT_LIMIT = 256
 MAX_HISTORY = 100_000  # commits walked to answer one ancestry question
+NOTES_DEPTH = 64  # notes commits a fresh clone fetches: several checkpoints deep (LEDGER.md §6.2)
+FULL_DEPTH = 2**31 - 1  # git's "infinite" depth
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")
@@ -59,7 +57,6 @@ class Store:
         except pygit2.GitError as exc:
             raise RepositoryError(f"cannot open repository {found}: {exc}") from None
 
-    # Repository facts -------------------------------------------------------------------------
 
     @property
     def workdir(self) -> Path | None:
@@ -95,7 +92,7 @@ class Store:
             return None
         if not self.repo.is_shallow:
             return bool(self.repo.descendant_of(descendant, ancestor))
-        shallow = set((Path(self.repo.path) / "shallow").read_text().split())
+        shallow = self.cut()
         for start, goal in ((descendant, ancestor), (ancestor, descendant)):
             found, cut = self._reach(start, goal, shallow)
             if found:
@@ -130,13 +127,14 @@ class Store:
     def fetch_commits(self, commits: list[str], depth: int) -> bool:
         """Fetch ``commits`` and ``depth`` generations of their history from the remote (no ref
         moves); False when the remote would not give them."""
-        self._named_remote()
-        done = self.git.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
-                            f"--depth={depth}", self.remote, *commits, check=False)
+        done = self.git.fetch_commits(self._named_remote(), commits, depth)
+        self._reopen()
+        return done
+
+    def _reopen(self) -> None:
         # libgit2 reads .git/shallow once: open the repository again to see the new history.
         self.repo = pygit2.Repository(self.repo.path)
         self._trees.clear()  # objects of the old handle cannot be used with the new one
-        return done.returncode == 0
 
     def file_at(self, commit: str, path: str) -> bytes | None:
         """The content of ``path`` in ``commit``'s tree (None when absent)."""
@@ -196,7 +194,6 @@ class Store:
         except (KeyError, pygit2.GitError):
             return None
 
-    # Notes: reading ---------------------------------------------------------------------------
 
     def tip(self, ref: str = NOTES_REF) -> str | None:
         """The commit a notes ref points at, or None when it does not exist."""
@@ -268,8 +265,7 @@ class Store:
         return found
 
     def note_blobs(self, commit: str | None, obj: str) -> list[bytes]:
-        """The contents of ``note_blob_ids``."""
-        return [self.blob(oid) for oid in self.note_blob_ids(commit, obj)]
+        return [self.blob(oid) for oid in self.note_blob_ids(commit, obj)]  # their contents
 
     def changed_objects(self, old: str | None, new: str) -> set[str]:
         """Objects whose notes differ between two notes commits (any layout on either side)."""
@@ -302,10 +298,12 @@ class Store:
         return obj.message, [str(p) for p in obj.parent_ids], str(obj.tree_id)
 
     def merge_base(self, a: str, b: str) -> str | None:
-        base = self.repo.merge_base(a, b)
+        try:
+            base = self.repo.merge_base(a, b)
+        except (KeyError, pygit2.GitError):  # a parent beyond a shallow clone's history
+            return None
         return str(base) if base else None
 
-    # Notes: writing ---------------------------------------------------------------------------
 
     def write_tree(self, parent: str | None, updates: dict[str, bytes]) -> str:
         """The notes tree of commit ``parent`` with ``updates`` (object -> new note text) applied,
@@ -361,25 +359,27 @@ class Store:
             builder.insert(sub, self._write_level(child, items), _TREE)
         return builder.write()
 
-    def update_ref(self, ref: str, new: str, old: str | None) -> bool:
-        """Compare-and-swap ``ref`` from ``old`` (None: must not exist) to ``new``."""
-        return self.git.update_ref(ref, new, old)
-
-    def set_ref(self, ref: str, new: str | None) -> None:
-        """Point ``ref`` at ``new`` unconditionally (None deletes it); for remote-tracking refs."""
+    def set_ref(self, ref: str, new: str | None) -> None:  # None deletes it; for tracking refs
         if new is not None:
             self.repo.references.create(ref, new, force=True)
         elif self.tip(ref) is not None:
             self.repo.references.delete(ref)
 
-
-    def fetch(self) -> str | None:
-        """Fetch the remote's notes ref into the remote-tracking ref; its tip, or None when the
-        remote has no ledger yet."""
-        if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref):
+    def fetch(self, *, whole: bool = False) -> str | None:
+        """Fetch the remote's notes ref into the remote-tracking ref (a clone without a ledger:
+        the newest ``NOTES_DEPTH`` commits; ``whole``: all); its tip, None when there is none."""
+        fresh = self.tip() is None and self.tip(self.tracking_ref) is None
+        depth = FULL_DEPTH if whole else NOTES_DEPTH if fresh else None
+        if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref, depth):
             self.set_ref(self.tracking_ref, None)
             return None
+        if depth:
+            self._reopen()
         return self.tip(self.tracking_ref)
+
+    def cut(self) -> set[str]:  # commits whose parents this shallow clone does not have
+        path = Path(self.repo.path, "shallow")
+        return set(path.read_text().split()) if path.exists() else set()
 
     def push(self, commit: str) -> PushResult:
         """Push ``commit`` to the remote's notes ref without force (see ``Git.push``)."""

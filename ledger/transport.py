@@ -107,18 +107,25 @@ class Git:
         return self.run("update-ref", "-m", "deploy-ledger", ref, new, expected,
                         check=False).returncode == 0
 
-    def fetch(self, remote: str, src: str, dst: str) -> bool:
-        """Fetch ``src`` from ``remote`` into ``dst`` (forced: a remote-tracking ref); False when
-        the remote has no such ref, ``RemoteError`` when it cannot be reached or refuses."""
+    def fetch(self, remote: str, src: str, dst: str, depth: int | None = None) -> bool:
+        """Fetch ``src`` from ``remote`` into ``dst`` (forced: a remote-tracking ref), with
+        ``depth`` generations of history (None: all that is missing); False when the remote has
+        no such ref, ``RemoteError`` when it cannot be reached or refuses."""
         # --refmap= : the clone's own fetch refspecs (e.g. one `init` added for people) must
         # not also move refs here.
-        result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet",
+        deep = [f"--depth={depth}"] if depth else []
+        result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet", *deep,
                           "--refmap=", remote, f"+{src}:{dst}", check=False)
         if result.returncode == 0:
             return True
         if "couldn't find remote ref" in result.stderr:
             return False
         raise RemoteError(f"cannot fetch {src} from {redact(remote)}: {message(result.stderr)}")
+
+    def fetch_commits(self, remote: str, commits: list[str], depth: int) -> bool:
+        """Fetch ``commits`` and ``depth`` generations of their history (no ref moves)."""
+        return self.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
+                        f"--depth={depth}", remote, *commits, check=False).returncode == 0
 
     def push(self, remote: str, commit: str, dst: str) -> PushResult:
         """Push ``commit`` to ``dst`` without force: a compare-and-swap. A lost race or a declined

@@ -77,15 +77,39 @@ def events(draw: st.DrawFn) -> Event:
 ledgers = st.lists(events(), max_size=30)
 
 
+KINDS_AND_FPS = [(k, f) for k in ("migrate", "index") for f in (F("f1"), F("f2"), "")]
+
+
 def queries(state: State) -> tuple[object, ...]:
+    """Everything a verdict reads; "pending since" (for people only) is compared apart."""
     now = T + timedelta(hours=1)
     return (
         state.clock, state.live, state.live_work(), state.open_claim(), state.active_claim(now),
         [e.id for e in state.active_holds()], [e.id for e in state.pending_requires()],
-        [state.approval(c, now) for c in COMMITS],
-        [state.pending_since(k, f) for k in ("migrate", "index") for f in (F("f1"), F("f2"), "")],
-        state.failed,
+        [state.approval(c, now) for c in COMMITS], state.failed,
+        [state.pending_since(k, f) is None for k, f in KINDS_AND_FPS],
     )
+
+
+def first_after_live(log: list[Event], kind: str, live_fp: str) -> Event | None:
+    """The definition, from every event at once: the first build after the live deploy whose
+    fingerprint for ``kind`` differs from ``live_fp``."""
+    deploys = [e for e in log if isinstance(e.body, Deployed)]
+    live = max(deploys, key=lambda e: e.order) if deploys else None
+    builds = [e for e in log if isinstance(e.body, Build) and kind in e.body.work
+              and e.body.work[kind] != live_fp and (live is None or e.order > live.order)]
+    return min(builds, key=lambda e: e.order) if builds else None
+
+
+def since_is_bounded_by_truth(state: State, log: list[Event]) -> None:
+    # Read in any order, "pending since" is a build after live with another fingerprint, never
+    # earlier than the first such build; read in clock order (a full read), it is that build.
+    for kind, fp in KINDS_AND_FPS:
+        truth, got = first_after_live(log, kind, fp), state.pending_since(kind, fp)
+        assert (got is None) == (truth is None)
+        if got is not None and truth is not None:
+            assert isinstance(got.body, Build) and got.body.work[kind] != fp
+            assert got.order >= truth.order
 
 
 @given(ledgers, st.randoms())
@@ -94,11 +118,34 @@ def test_order_does_not_matter(log: list[Event], rnd: object) -> None:
     shuffled: list[Verified] = list(verified)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     a, b = State(), State()
-    for e in verified:
+    for e in sorted(verified, key=lambda v: v.event.order):
         a.apply(e)
     for e in shuffled:
         b.apply(e)
     assert queries(a) == queries(b) == queries(fold(verified))
+    for kind, fp in KINDS_AND_FPS:
+        assert a.pending_since(kind, fp) == first_after_live(log, kind, fp)
+    since_is_bounded_by_truth(b, log)
+
+
+def test_a_late_deploy_between_builds_of_one_fingerprint() -> None:
+    # Builds at clocks 5, 8 and 10 bring f1; a deploy of f2 with clock 7 arrives last. Read in
+    # clock order "pending since" is build 8; read in this order build 10 (8 was not kept):
+    # later than the truth, never before the deploy.
+    b5, b8, b10 = (ev(Build({"migrate": F("f1")}), c) for c in (5, 8, 10))
+    deploy = ev(Deployed((), {"migrate": F("f2")}), 7)
+    assert folded(b5, deploy, b8, b10).pending_since("migrate", F("f2")) == b8
+    late = folded(b5, b8, b10, deploy)
+    assert late.pending_since("migrate", F("f2")) == b10
+    assert late.builds == {("migrate", F("f1")): (b10, b10)}
+
+
+@given(ledgers)
+def test_what_the_fold_keeps_is_bounded_by_fingerprints_not_builds(log: list[Event]) -> None:
+    state = folded(*log)
+    assert len(state.builds) <= len(KINDS_AND_FPS)
+    many = [ev(Build({"migrate": F("f1")}), clock) for clock in range(30, 2030)]
+    assert folded(*log, *many).retained() == folded(*log, many[0], many[-1]).retained()
 
 
 @given(ledgers, ledgers, st.randoms())
@@ -110,7 +157,9 @@ def test_checkpoint_plus_rest_equals_full_replay(first: list[Event], rest: list[
     checkpoint = folded(*full.retained())
     checkpoint.clock = full.clock  # the checkpoint header carries the clock (checkpoint.py)
     again = rnd.sample(first, len(first) // 2)  # type: ignore[attr-defined]
-    assert queries(folded(*rest, *again, base=checkpoint)) == queries(folded(*first, *rest))
+    quick = folded(*rest, *again, base=checkpoint)
+    assert queries(quick) == queries(folded(*first, *rest))
+    since_is_bounded_by_truth(quick, [*first, *rest])
     assert queries(folded(*first, *first)) == queries(folded(*first))  # idempotent
 
 

@@ -27,8 +27,9 @@ from ledger.events import (
     new_event,
     payload_id,
 )
+from ledger.history import Problem
 from ledger.notes import render as render_note
-from ledger.replay import Problem, Reader
+from ledger.replay import Reader
 from ledger.rules import Pending, Rules, decide
 from ledger.schedule import Schedule, Window
 from ledger.signing import SshSigner

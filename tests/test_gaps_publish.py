@@ -157,7 +157,7 @@ def test_append_gives_up_when_the_local_ref_keeps_moving(tmp_path: Path, keys: K
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     _origin, work = make_origin(tmp_path)
     book = make_writer(work, keys)
-    monkeypatch.setattr(book.store, "update_ref", lambda *_a: False)
+    monkeypatch.setattr(book.store.git, "update_ref", lambda *_a: False)
     with pytest.raises(RemoteError) as info:
         book.append([Draft(Hold("x"), book.store.resolve("HEAD"), BY)], T0)
     assert str(info.value) == "the local notes ref kept changing under us; try again"
@@ -192,7 +192,7 @@ def test_merge_does_not_restore_lines_removed_locally(tmp_path: Path, keys: Keys
     assert tip is not None
     dropped = b.store.create_commit(b.store.write_tree(tip, {head: render([]).encode()}),
                                     [tip], "drop\n")
-    assert b.store.update_ref(NOTES_REF, dropped, tip)
+    assert b.store.git.update_ref(NOTES_REF, dropped, tip)
     a.record([Draft(Hold("elsewhere"), C1, BY)], T0)
     merged = b.pull()
     assert events_in(b, merged, head) == set()
@@ -203,7 +203,7 @@ def test_merge_reports_a_moving_local_ref(tmp_path: Path, keys: Keys,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = _diverged(tmp_path, keys)
     a.record([Draft(Hold("a"), a.store.resolve("HEAD"), BY)], T0)
-    monkeypatch.setattr(b.store, "update_ref", lambda *_a: False)
+    monkeypatch.setattr(b.store.git, "update_ref", lambda *_a: False)
     with pytest.raises(RemoteError) as info:
         b.pull()
     assert str(info.value) == "the local notes ref changed during a merge; try again"

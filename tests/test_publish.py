@@ -166,7 +166,7 @@ def _tamper(book: Writer, text_edit: tuple[str, str] | None, body: object,
     tip = book.store.tip()
     existing = book.store.note_blobs(tip, head)[0].decode().splitlines()
     tree = book.store.write_tree(tip, {head: render_note([*existing, line]).encode()})
-    book.store.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "forged\n"), tip)
+    book.store.git.update_ref(NOTES_REF, book.store.create_commit(tree, [tip], "forged\n"), tip)
     return line
 
 
@@ -230,7 +230,7 @@ def test_checkpoints_make_reads_incremental_and_exact(tmp_path: Path, keys: Keys
     lines = book.store.note_blobs(tip, head)[0].decode().splitlines()
     tree = book.store.write_tree(tip, {head: render_note(lines[:-3]).encode()})
     dropped = book.store.create_commit(tree, [tip], "drop\n")
-    book.store.update_ref(NOTES_REF, dropped, tip)
+    book.store.git.update_ref(NOTES_REF, dropped, tip)
     after = book.reader.load(T0)
     assert after.state == full.state
     assert [(r.notes_commit, r.lines) for r in after.removals] == [(dropped, 3)]

@@ -43,7 +43,7 @@ def write_notes(store: Store, notes: dict[str, str]) -> str:
     parent = store.tip()
     tree = store.write_tree(parent, {o: render_note([t]).encode() for o, t in notes.items()})
     commit = store.create_commit(tree, [parent] if parent else [], "test\n")
-    assert store.update_ref(NOTES_REF, commit, parent)
+    assert store.git.update_ref(NOTES_REF, commit, parent)
     return commit
 
 
@@ -155,9 +155,9 @@ def test_the_local_ref_update_is_a_compare_and_swap(tmp_path: Path, keys: Keys) 
     other = make_writer(work, keys)  # ...another appended before it wrote...
     other.append([Draft(Hold("theirs"), store.resolve("HEAD"), BY)], NOW)
     moved = store.tip()
-    assert not store.update_ref(NOTES_REF, commit, stale.tip)  # ...so its write is refused
+    assert not store.git.update_ref(NOTES_REF, commit, stale.tip)  # ...so its write is refused
     assert store.tip() == moved
-    assert not store.update_ref(NOTES_REF, commit, None)  # "must not exist" when it does
+    assert not store.git.update_ref(NOTES_REF, commit, None)  # "must not exist" when it does
     # Writer.append goes round again and loses nothing.
     writer.append([Draft(Hold("mine"), store.resolve("HEAD"), BY)], NOW)
     reasons = {s.event.body.reason for s in writer.reader.load(NOW, keep=None).seen  # type: ignore[union-attr,attr-defined]

@@ -9,7 +9,7 @@ from ..ci import CiBuild
 from ..context import Context, Situation
 from ..events import Event
 from ..fold import differences
-from ..replay import Problem, Removal, Seen
+from ..history import Problem, Removal, Seen
 from ..rules import Decision
 
 
@@ -71,7 +71,7 @@ def history(ctx: Context, limit: int | None, *, offline: bool = False,
     how many there are in all."""
     if not offline:
         ctx.pull()
-    loaded = ctx.reader.load(ctx.clock(), full=True, keep=limit)
+    loaded = ctx.read(ctx.clock(), fetch=not offline, full=True, keep=limit)
     return loaded.seen, loaded.read
 
 
@@ -96,9 +96,9 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
     if not offline:
         ctx.pull()
     now = ctx.clock()
-    loaded = ctx.reader.load(now, full=True)
+    loaded = ctx.read(now, fetch=not offline, full=True)
     # A checkpoint is vouched for by a deploy key: check that it says what the history says.
-    quick = ctx.reader.load(now)
+    quick = ctx.read(now, fetch=not offline)
     audit = differences(loaded.state, quick.state) if quick.trust is not None else []
     return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
                   loaded.superseded, audit)

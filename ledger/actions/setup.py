@@ -117,7 +117,7 @@ def identity(ctx: Context, *, push: bool = True) -> tuple[str, str, int]:
     if push:
         ctx.pull(allow_missing=True)
     now = ctx.clock()
-    loaded = ctx.reader.load(now)
+    loaded = ctx.read(now, fetch=push)
     if loaded.roots:
         ledger = sorted(loaded.roots)[0]
         _write_id(ctx, ledger)
@@ -127,7 +127,7 @@ def identity(ctx: Context, *, push: bool = True) -> tuple[str, str, int]:
     restated = _restate(loaded.state, ctx, facts)
     writer = ctx.writer()
     commit, event = writer.genesis(loaded, root, restated, ctx.anchor, now)
-    if not ctx.store.update_ref(NOTES_REF, commit, loaded.tip):
+    if not ctx.store.git.update_ref(NOTES_REF, commit, loaded.tip):
         raise RepositoryError("the local notes ref changed during init; run it again")
     _write_id(ctx, event.id)
     if push:

@@ -1,0 +1,153 @@
+"""What the notes history holds, read without decoding: the lines of each note, the lines each
+notes commit added, the clock each may carry (LEDGER.md §4), and how a read reports them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+from .events import Event
+from .notes import MAX_NOTE, EventLine, classify, split
+from .signing import Check
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A note line that does not count, and why."""
+
+    commit: str
+    line: int
+    event_id: str
+    reason: str
+
+    def describe(self) -> str:
+        where = f"event {self.event_id[:16]}" if self.event_id else f"line {self.line}"
+        return f"note on {self.commit[:12]}, {where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A notes commit that removed lines an earlier commit held (they still count)."""
+
+    notes_commit: str
+    obj: str
+    lines: int
+
+    def describe(self) -> str:
+        return (f"notes commit {self.notes_commit[:12]} removed {self.lines} line(s) from the "
+                f"note on {self.obj[:12]}; they still count")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One event line as read, for ``log``: the event (None if it does not decode), its check."""
+
+    event: Event | None
+    check: Check
+    obj: str
+    number: int
+
+
+@dataclass(frozen=True)
+class Found:
+    """A line a notes commit added."""
+
+    obj: str
+    number: int
+    raw: bytes
+    commit: str  # the notes commit that added it
+    bound: int = 0  # the highest clock the notes history before it allows (§4)
+
+
+class Lines:
+    """Note lines per (notes commit or tree, object), cached by blob id."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cache: dict[str, dict[bytes, int]] = {}
+        self.oversized: dict[str, tuple[str, int]] = {}  # blob -> (object, size), not read
+        self.notes: dict[tuple[str, str], dict[bytes, int]] = {}
+
+    def of(self, commit: str | None, obj: str) -> dict[bytes, int]:
+        if commit is None:
+            return {}
+        key = (commit, obj)
+        if key not in self.notes:
+            self.notes[key] = self._of(commit, obj)
+        return self.notes[key]
+
+    def _of(self, commit: str, obj: str) -> dict[bytes, int]:
+        lines: dict[bytes, int] = {}
+        for oid in self.store.note_blob_ids(commit, obj):
+            if oid not in self.cache:
+                self.cache[oid] = self._split(obj, oid)
+            for raw, number in self.cache[oid].items():
+                lines.setdefault(raw, number)
+        return lines
+
+    def _split(self, obj: str, oid: str) -> dict[bytes, int]:
+        size = self.store.blob_size(oid)
+        blob = b"" if size is not None and size > MAX_NOTE else self.store.blob(oid)
+        size = len(blob) if size is None else size
+        if size > MAX_NOTE:
+            # Not read, and not fatal: one oversized note must not stop the ledger forever.
+            self.oversized[oid] = (obj, size)
+            return {}
+        found: dict[bytes, int] = {}
+        for number, raw in split(blob):
+            if raw:
+                found.setdefault(raw, number)
+        return found
+
+
+def bounded(found: list[Found], history: list[tuple[str, list[str]]], base: int,
+             ) -> list[Found]:
+    # The clock rule of §4, from the notes history alone (never from signatures, so a change of
+    # trust cannot move it): a line may be at most as far above the highest clock its notes
+    # commit's parents hold as the number of event lines that commit adds.
+    added: dict[str, list[int]] = {}
+    for index, item in enumerate(found):
+        added.setdefault(item.commit, []).append(index)
+    highest: dict[str, int] = {}
+    out = list(found)
+    for commit, parents in reversed(history):  # parents first
+        start = max((highest.get(parent, base) for parent in parents), default=base)
+        clocks = {index: _clock(found[index].raw) for index in added.get(commit, [])}
+        bound = start + sum(1 for clock in clocks.values() if clock is not None)
+        top = start
+        for index, clock in clocks.items():
+            out[index] = replace(found[index], bound=bound)
+            if clock is not None:
+                top = max(top, min(clock, bound))
+        highest[commit] = top
+    return out
+
+
+def beyond(event: Event, item: Found) -> str:
+    if event.clock <= item.bound:
+        return ""
+    return (f"clock {event.clock} is beyond {item.bound}, the most the notes history before it "
+            "allows")
+
+
+def signed_within(valid: str) -> datetime | None:
+    # A moment inside a checkpoint's validity interval: no key's validity changes within it,
+    # so judging the checkpoint at that moment is judging it when it was signed.
+    lo, dots, hi = valid.partition("..")
+    try:
+        if lo != "-":
+            return datetime.strptime(lo, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        if hi != "-":
+            return datetime.strptime(hi, "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=timezone.utc) - timedelta(seconds=1)
+    except ValueError:
+        return None
+    return datetime(2000, 1, 1, tzinfo=timezone.utc) if dots else None
+
+
+def _clock(raw: bytes) -> int | None:
+    line = classify(raw)
+    return int(line.key_clock) if isinstance(line, EventLine) else None
+
+
