@@ -78,6 +78,7 @@ class Grower:
         self.ctx = Context(work, env=env, clock=lambda: T0)
         self.writer = self.ctx.writer(signed=True)
         self.loaded = self.ctx.reader.load(T0)
+        self.head = self.ctx.store.resolve("HEAD")
         self.count = 0
 
     def grow(self, builds: int, deploy_every: int) -> None:
@@ -94,7 +95,8 @@ class Grower:
             work = {"migrate": hashlib.sha256(str(i // 40).encode()).hexdigest()[:16]}
             drafts = [Draft(Build(work), commit, by)]
             if deploy_every and i % deploy_every == deploy_every - 1:
-                drafts.append(Draft(Deployed(("migrate",), work), commit, by))
+                # Deploys name the project's real commit: the policy comes from what is live.
+                drafts.append(Draft(Deployed(("migrate",), work), self.head, by))
             now = T0 + timedelta(seconds=10 * i)
             tip, events = self.writer.build(self.loaded, drafts, now)
             verified = [self.writer._as_read(self.loaded, e, now) for e in events]
