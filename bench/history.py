@@ -95,7 +95,10 @@ class Grower:
             work = {"migrate": hashlib.sha256(str(i // 40).encode()).hexdigest()[:16]}
             drafts = [Draft(Build(work), commit, by)]
             if deploy_every and i % deploy_every == deploy_every - 1:
-                # Deploys name the project's real commit: the policy comes from what is live.
+                # A deploy ships a new commit, as CI's do (its note is its own, not one note
+                # growing forever), and a real one: the policy comes from what is live.
+                self.head = store.create_commit(store.commit_info(self.head)[2], [self.head],
+                                                f"change {i}\n")
                 drafts.append(Draft(Deployed(("migrate",), work), self.head, by))
             now = T0 + timedelta(seconds=10 * i)
             tip, events = self.writer.build(self.loaded, drafts, now)
@@ -107,7 +110,8 @@ class Grower:
                                  events=self.loaded.events + len(events))
         self.count += builds
         assert self.loaded.tip and store.git.update_ref(NOTES_REF, self.loaded.tip, start)
-        sh("git", "push", "-q", "origin", "refs/notes/deploys", cwd=store.workdir)
+        store.git.run("update-ref", "refs/heads/main", self.head)
+        sh("git", "push", "-q", "origin", "main", "refs/notes/deploys", cwd=store.workdir)
 
     def append_time(self, runs: int = 9) -> float:
         """Median seconds of one ``Writer.append`` of a build (it reads the ledger first)."""
@@ -168,8 +172,8 @@ def daemon(served: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
-                                f"--base-path={served}", f"--port={port}",
+    process = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all",
+                                "--enable=receive-pack", f"--base-path={served}", f"--port={port}",
                                 "--listen=127.0.0.1", str(served)], stderr=subprocess.DEVNULL)
     for _ in range(100):
         with socket.socket() as probe:

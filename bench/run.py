@@ -3,6 +3,7 @@
     python bench/run.py history [--sizes 1000,10000,100000]
     python bench/run.py ledger [--sizes 1000,10000,100000]
     python bench/run.py decide [--files 20000 --commits 50000 --events 10000]
+    python bench/run.py install [--runs 3]
 
 ``ledger``: read+fold time (checkpointed, as every command reads; and a full replay verifying
 every signature), one append (time, new objects and their bytes), peak RSS — each measured in a
@@ -205,8 +206,14 @@ def main() -> None:
     history = sub.add_parser("history")
     history.add_argument("--sizes", default="1000,10000,100000")
     history.add_argument("--runs", type=int, default=3)
+    install = sub.add_parser("install")
+    install.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if args.what == "history":
+    if args.what == "install":
+        from bench.install import bench_install
+
+        bench_install(args.runs)
+    elif args.what == "history":
         from bench.history import bench_history
 
         bench_history([int(s) for s in args.sizes.split(",")], args.runs)

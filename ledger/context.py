@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config as config_mod
+from . import early
 from . import policy as policy_mod
 from .ci import EVENTS, CiBuild, detect
 from .errors import (
@@ -147,7 +148,7 @@ class Context:
         without the ledger is an error (never a first run), unless ``allow_missing``."""
         writer = self.writer(signed=False)
         local = self.store.tip()
-        remote = self.store.fetch()
+        remote = early.fetch(self.store)
         if remote is None and self.anchor.ledger and not allow_missing:
             where = ("this clone has it: run `deploy-ledger sync` here to put it back"
                      if local else "restore it from any clone that has it "

@@ -34,6 +34,11 @@ def _later(new: Event, old: Event | None) -> bool:
     return old is None or new.order > old.order
 
 
+# Fingerprints per kind whose builds since live are kept (LEDGER.md §4): two would do to answer
+# "pending?" (at most one equals live's); more keep "pending since" exact through churn.
+KEEP_FINGERPRINTS = 8
+
+
 def _key(event: Event) -> tuple[int, str]:
     return event.order
 
@@ -104,6 +109,9 @@ class State:
         for pair in body.work.items():
             first, last = self.builds.get(pair, (event, event))
             self.builds[pair] = (min(first, event, key=_key), max(last, event, key=_key))
+            same = [p for p in self.builds if p[0] == pair[0]]
+            if len(same) > KEEP_FINGERPRINTS:  # the one built longest ago goes
+                del self.builds[min(same, key=lambda p: self.builds[p][1].order)]
 
     def _deployed(self, event: Event, body: Deployed) -> None:
         if _later(event, self.live):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from . import checkpoint
+from . import checkpoint, early
 from .errors import PushRejected, RemoteError, SigningKeyError, UsageError
 from .events import DEPLOYS, PEOPLE, Author, Body, Event, Trust, new_event
 from .fold import fold
@@ -239,7 +239,7 @@ class Writer:
 
     def pull(self) -> str | None:
         """Fetch the remote ledger and merge it into the local one; the local tip."""
-        remote = self.store.fetch()
+        remote = early.fetch(self.store)
         return self.merge(self.store.tip(), remote)
 
     def _backoff(self, attempt: int) -> None:

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import checkpoint
+from . import batch, checkpoint
 from .errors import HistoryCut
 from .events import Event, Trust
 from .fold import State
@@ -25,9 +25,10 @@ from .notes import MAX_NOTE, EventLine, NotAnEvent, classify
 from .signing import Check
 from .store import Store
 from .trust import Anchor, TrustState, from_file, resolve
-from .verify import Outcome, Verified, check_line, decode, keyed
+from .verify import Outcome, Verified, decode, keyed
 
 MAX_WALK = 512  # commits searched back for a checkpoint
+REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
 
 
 @dataclass
@@ -195,7 +196,7 @@ class Reader:
     def _fold(self, loaded: Loaded, found: list[Found], base: _Base | None, now: datetime,
               keep: int | None) -> None:
         seen: list[Seen] = []
-        others: list[tuple[Found, EventLine]] = []
+        others: list[tuple[Found, EventLine, Event | Outcome]] = []
         trusts: dict[str, tuple[Found, Event]] = {}
         for item in found:
             line = classify(item.raw)
@@ -209,7 +210,7 @@ class Reader:
                 if isinstance(event, Event) and isinstance(event.body, Trust):
                     self._trust_line(loaded, item, line, event, trusts, seen)
                 else:
-                    others.append((item, line))
+                    others.append((item, line, event))
         self._resolve(loaded, trusts, base, now, seen)
         if loaded.trust is not None:  # trust events are events: later ones get later clocks
             loaded.state.clock = max([loaded.state.clock, *(e.clock for e in loaded.trust.chain)])
@@ -271,15 +272,24 @@ class Reader:
                 loaded.problems.append(Problem(item.obj, item.number, event.id, reason))
             seen.append(Seen(event, Check(not reason, reason), item.obj, item.number))
 
-    def _verify(self, loaded: Loaded, others: list[tuple[Found, EventLine]], now: datetime,
-                seen: list[Seen], genesis: str | None) -> list[Verified]:
+    def _verify(self, loaded: Loaded, others: list[tuple[Found, EventLine, Event | Outcome]],
+                now: datetime, seen: list[Seen], genesis: str | None) -> list[Verified]:
         verified = []
         before: dict[str, bool] = {}
-        for item, line in others:
-            if loaded.trust is None:
-                outcome = Outcome(None, Check(False, "the ledger's trust cannot be established"))
-            else:
-                outcome = check_line(item.obj, line, loaded.trust, self.anchor.ledger, now)
+        trust = loaded.trust
+        if trust is None:
+            doubt = Outcome(None, Check(False, "the ledger's trust cannot be established"))
+            outcomes = [doubt] * len(others)
+        else:
+            # Many lines (a whole history): remember verified signatures under .git (batch).
+            remembered = (batch.Remembered(self.store.private, trust, now)
+                          if len(others) >= REMEMBER_AT else None)
+            outcomes = batch.check_lines([batch.Item(i.obj, line, event)
+                                          for i, line, event in others],
+                                         trust, self.anchor.ledger, now, remembered)
+            if remembered is not None:
+                remembered.save()
+        for (item, line, _event), outcome in zip(others, outcomes, strict=True):
             good = outcome.verified
             too_far = beyond(good.event, item) if good is not None else ""
             if too_far:

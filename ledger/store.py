@@ -40,6 +40,7 @@ class Store:
         self.git = Git(Path(repo.workdir or repo.path), env, "core.sshCommand" in repo.config)
         self._trees: dict[str, Any] = {}  # commit or tree id -> tree (objects never change)
         self.tracking_ref = f"refs/notes/remotes/{remote}/deploys"
+        self.private = Path(repo.path, "deploy-ledger")  # this clone's own files (caches)
         pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 16 << 20)
 
     @classmethod
@@ -79,9 +80,8 @@ class Store:
 
     def head_branch(self) -> str | None:
         """The checked-out branch name, or None on a detached or unborn HEAD."""
-        if self.repo.head_is_unborn or self.repo.head_is_detached:
-            return None
-        return str(self.repo.head.shorthand)
+        repo = self.repo
+        return None if repo.head_is_unborn or repo.head_is_detached else str(repo.head.shorthand)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool | None:
         """Whether ``ancestor`` is ``descendant`` or reachable from it; None when this clone's
@@ -102,8 +102,7 @@ class Store:
         return None
 
     def _reach(self, start: str, goal: str, shallow: set[str]) -> tuple[bool, bool]:
-        # (goal reached from start, the walk stopped at a shallow boundary)
-        cut = False
+        cut = False  # returns (goal reached from start, the walk stopped at a shallow boundary)
         try:
             for count, commit in enumerate(self.repo.walk(pygit2.Oid(hex=start))):
                 oid = str(commit.id)
@@ -125,8 +124,7 @@ class Store:
         return self.remote
 
     def fetch_commits(self, commits: list[str], depth: int) -> bool:
-        """Fetch ``commits`` and ``depth`` generations of their history from the remote (no ref
-        moves); False when the remote would not give them."""
+        """Fetch ``commits`` and ``depth`` generations of their history (False: refused)."""
         done = self.git.fetch_commits(self._named_remote(), commits, depth)
         self._reopen()
         return done
@@ -231,8 +229,7 @@ class Store:
                     notes.setdefault(path, []).append(entry.id)
         return notes
 
-    def blob_size(self, oid: str) -> int | None:
-        """A blob's size without reading it (None: not in this clone yet)."""
+    def blob_size(self, oid: str) -> int | None:  # without reading it; None: not here yet
         try:
             return int(self.repo.odb.read_header(_oid(oid))[1])
         except (KeyError, ValueError, pygit2.GitError):
@@ -250,9 +247,7 @@ class Store:
 
     def note_blob_ids(self, commit: str | None, obj: str) -> list[str]:
         """The note blobs for one object, at every depth it appears in the notes commit."""
-        tree = self._tree(commit)
-        found: list[str] = []
-        depth = 0
+        tree, found, depth = self._tree(commit), list[str](), 0
         while tree is not None and depth < len(obj):
             rest = obj[depth:]
             if rest in tree:
@@ -316,9 +311,8 @@ class Store:
 
     def create_commit(self, tree: str, parents: list[str], message: str) -> str:
         """Write a notes commit; moves no ref."""
-        who = pygit2.Signature(*_IDENTITY)
-        return str(self.repo.create_commit(None, who, who, message, pygit2.Oid(hex=tree),
-                                           [pygit2.Oid(hex=p) for p in parents]))
+        who, ids = pygit2.Signature(*_IDENTITY), [pygit2.Oid(hex=p) for p in parents]
+        return str(self.repo.create_commit(None, who, who, message, pygit2.Oid(hex=tree), ids))
 
     def _write_level(self, tree: Any, updates: dict[str, tuple[str, Any]]) -> Any:
         # updates: remaining-path -> (object id, blob oid) for notes below this level.
@@ -366,8 +360,8 @@ class Store:
             self.repo.references.delete(ref)
 
     def fetch(self, *, whole: bool = False) -> str | None:
-        """Fetch the remote's notes ref into the remote-tracking ref (a clone without a ledger:
-        the newest ``NOTES_DEPTH`` commits; ``whole``: all); its tip, None when there is none."""
+        """Fetch the remote's notes ref into the tracking ref (a clone without a ledger: the newest
+        ``NOTES_DEPTH`` commits; ``whole``: all); its tip (None: the remote has none)."""
         fresh = self.tip() is None and self.tip(self.tracking_ref) is None
         depth = FULL_DEPTH if whole else NOTES_DEPTH if fresh else None
         if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref, depth):

@@ -65,10 +65,12 @@ def decode(line: EventLine) -> Event | Outcome:
 
 
 def check_line(obj: str, line: EventLine, trust: TrustState, ledger: str | None,
-               now: datetime, decoded: Event | None = None) -> Outcome:
+               now: datetime, decoded: Event | None = None, signed: Check | None = None,
+               ) -> Outcome:
     """Decode and verify one event line of the note attached to object ``obj``, for the ledger
     with identity ``ledger`` (None: a format 1 ledger) under ``trust`` (``decoded``: the line's
-    event, when the caller has decoded it already)."""
+    event, when the caller has decoded it already; ``signed``: the check of its signature,
+    when the caller made it: ``signature``)."""
     event = decoded or decode(line)
     payload = line.payload.encode("utf-8")
     if isinstance(event, Outcome):
@@ -85,9 +87,13 @@ def check_line(obj: str, line: EventLine, trust: TrustState, ledger: str | None,
     problem = _belongs(event, ledger) or keyed(event, line, obj)
     if problem:
         return Outcome(event, Check(False, problem))
-    check = trust.verifier.verify(payload, line.sig, now, event.rights,
-                                  legacy=event.version == 1)
-    return Outcome(event, check)
+    return Outcome(event, signed or signature(line, event, trust, now))
+
+
+def signature(line: EventLine, event: Event, trust: TrustState, now: datetime) -> Check:
+    """The check of a decoded line's signature, with the rights its event needs."""
+    return trust.verifier.verify(line.payload.encode("utf-8"), line.sig, now, event.rights,
+                                 legacy=event.version == 1)
 
 
 def _belongs(event: Event, ledger: str | None) -> str:

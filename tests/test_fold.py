@@ -20,7 +20,7 @@ from ledger.events import (
     Require,
     new_event,
 )
-from ledger.fold import State, fold
+from ledger.fold import KEEP_FINGERPRINTS, State, fold
 from ledger.verify import Verified
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -146,6 +146,15 @@ def test_what_the_fold_keeps_is_bounded_by_fingerprints_not_builds(log: list[Eve
     assert len(state.builds) <= len(KINDS_AND_FPS)
     many = [ev(Build({"migrate": F("f1")}), clock) for clock in range(30, 2030)]
     assert folded(*log, *many).retained() == folded(*log, many[0], many[-1]).retained()
+    # A new fingerprint every build (migrations during a long freeze): still bounded.
+    churn = [ev(Build({"migrate": f"{clock:016x}", "index": F("f1")}), clock)
+             for clock in range(30, 530)]
+    state = folded(*log, *churn)
+    assert len(state.builds) <= 2 * KEEP_FINGERPRINTS and len(state.retained()) <= 40
+    newest = churn[-KEEP_FINGERPRINTS:]
+    assert state.pending_since("migrate", F("f1")) == newest[0]
+    live_fp = newest[0].body.work["migrate"]  # type: ignore[attr-defined]
+    assert state.pending_since("migrate", live_fp) == newest[1]
 
 
 @given(ledgers, ledgers, st.randoms())

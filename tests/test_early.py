@@ -1,0 +1,59 @@
+"""The early fetch: started before the program has loaded, taken once by the first reader."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from conftest import make_writer
+from helpers import Keys, clone, git, make_origin
+
+from ledger import early
+from ledger.errors import RemoteError
+from ledger.events import Author, Hold
+from ledger.publish import Draft
+from ledger.store import Store
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+def refuse_to_fetch() -> str | None:
+    raise AssertionError("fetched again")
+
+
+def test_the_first_reader_takes_the_early_fetch(tmp_path: Path, keys: Keys,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    early.start(str(ci), os.environ)
+    store = Store.discover(ci, os.environ)
+    monkeypatch.setattr(store, "fetch", refuse_to_fetch)
+    tip = early.fetch(store)
+    assert tip == git(origin, "rev-parse", "refs/notes/deploys").strip()
+    assert store.tip(store.tracking_ref) == tip
+    with pytest.raises(AssertionError, match="fetched again"):  # taken once only
+        early.fetch(store)
+
+
+def test_an_early_fetch_that_failed_fails_the_reader(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _origin, work = make_origin(tmp_path)
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    early.start(str(work), os.environ)
+    store = Store.discover(work, os.environ)
+    monkeypatch.setattr(store, "fetch", refuse_to_fetch)  # the early fetch's own error
+    with pytest.raises(RemoteError, match="cannot fetch refs/notes/deploys"):
+        early.fetch(store)
+
+
+def test_an_early_fetch_of_another_remote_is_not_taken(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _origin, work = make_origin(tmp_path)
+    early.start(str(work), os.environ)
+    other = Store(Store.discover(work, os.environ).repo, os.environ, "upstream")
+    monkeypatch.setattr(other, "fetch", lambda: "fetched by the reader")
+    assert early.fetch(other) == "fetched by the reader"
