@@ -1,13 +1,16 @@
 """``python bench/run.py decide``: the CI step against what users compare it with.
 
-A repository of ``files`` files and ``commits`` commits (written with ``git fast-import``), a local
-bare origin holding a ledger of ``events`` events, and a CI-like clone (``--depth=50``, detached).
-Each figure is the median wall time of ``runs`` fresh processes, measured side by side.
+A repository of ``files`` files and ``commits`` commits (written with ``git fast-import``), its
+ledger grown to ``builds`` builds the way CI grows it (``bench/history.py``), served by
+``git daemon``, and a CI clone (``--depth=50``). Each figure is the median wall time of ``runs``
+fresh processes after one warm-up, measured side by side; ``decide`` includes its notes fetch
+(an incremental one: the clone fetched the ledger in its warm-up run).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -15,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import GIT_ENV, KEY_ENV, ROOT, build_ledger, make_key, sh
+from bench.history import CONFIG, NOW, Grower, ci_env, cli, daemon
+from bench.run import GIT_ENV, KEY_ENV, ROOT, sh
 
 
 def fast_import(repo: Path, files: int, commits: int) -> None:
@@ -60,73 +64,66 @@ def timed(command: list[str], cwd: Path, env: dict[str, str], runs: int, shell: 
     return statistics.median(samples)
 
 
-def setup(base: Path, files: int, commits: int, events: int) -> tuple[Path, Path]:
-    work = base / f"work-{events}"
+def setup(base: Path, files: int, commits: int, builds: int, env: dict[str, str],
+          public: str) -> tuple[Path, subprocess.Popen[bytes]]:
+    served = base / "served"
+    served.mkdir()
+    work = base / "work"
     sh("git", "init", "-q", "-b", "main", str(work))
     fast_import(work, files, commits)
     sh("git", "checkout", "-q", "main", cwd=work)
-    build_ledger(work, base / "allowed_signers", events)
+    (work / "deploy-ledger.toml").write_text(CONFIG)
     (work / ".deploy-ledger").mkdir()
     (work / ".deploy-ledger" / "allowed_signers").write_text(
-        (base / "allowed_signers").read_text())
-    origin = base / f"origin-{events}.git"
-    sh("git", "clone", "-q", "--bare", str(work), str(origin))
-    sh("git", "push", "-q", str(origin), "refs/notes/deploys", cwd=work)
-    clone = base / f"ci-{events}"
-    sh("git", "clone", "-q", "--depth=50", f"file://{origin}", str(clone))
-    head = sh("git", "rev-parse", "HEAD", cwd=clone).strip()
-    sh("git", "checkout", "-qf", head, cwd=clone)
-    (clone / ".deploy-ledger").mkdir(exist_ok=True)
-    (clone / ".deploy-ledger" / "allowed_signers").write_text(
-        (base / "allowed_signers").read_text())
-    return clone, origin
+        f'ci namespaces="deploy-ledger.*" {public}\n')
+    sh("git", "add", "-A", cwd=work)
+    sh("git", "commit", "-q", "-m", "deploy-ledger", cwd=work)
+    sh("git", "clone", "-q", "--bare", str(work), str(served / "origin.git"))
+    server, url = daemon(served)
+    sh("git", "remote", "add", "origin", url, cwd=work)
+    sh("git", "fetch", "-q", "origin", cwd=work)
+    cli(work, env, "init")
+    sh("git", "commit", "-q", "-am", "identity", cwd=work)
+    sh("git", "push", "-q", "origin", "main", cwd=work)
+    Grower(work, env).grow(builds, 50)
+    clone = base / "ci"
+    sh("git", "clone", "-q", "--depth=50", url, str(clone))
+    return clone, server
 
 
-def bench_decide(files: int, commits: int, events: int, runs: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        make_key(base)
-        started = time.perf_counter()
-        clone, _origin = setup(base, files, commits, events)
-        small, _ = setup(base, files, min(commits, 2000), 1000)
-        big, _ = setup(base, files, min(commits, 2000), 100_000)
-        print(f"set-up: {time.perf_counter() - started:.0f}s "
-              f"({files} files, {commits} commits, {events} events; 1k/100k ledgers on "
-              f"{min(commits, 2000)} commits)")
-        env = dict(os.environ, **GIT_ENV, TRAVIS="true", TRAVIS_BRANCH="main",
-                   TRAVIS_PULL_REQUEST="false", TRAVIS_EVENT_TYPE="push",
-                   TRAVIS_BUILD_NUMBER="1", PYTHONPATH=str(ROOT))
-        env.pop(KEY_ENV, None)
-        # Installed packages run from compiled bytecode; so do we (one warm-up run writes it).
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        print("bytecode cache on; one warm-up run per command; medians of", runs, "runs")
-        py = sys.executable
-        decide = [py, "-m", "cli", "decide", "--now", "2026-11-23T23:00"]
+def bench_decide(files: int, commits: int, builds: int, runs: int) -> None:
+    from ledger.sshsig import generate_ed25519
+
+    base = Path(tempfile.mkdtemp(prefix="ledger-decide-"))
+    private, public = generate_ed25519()
+    env = dict(os.environ, **GIT_ENV, PYTHONPATH=str(ROOT), HOME=str(base), **{KEY_ENV: private})
+    # Installed packages run from compiled bytecode; so do we (the warm-up run writes it).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    started = time.perf_counter()
+    clone, server = setup(base, files, commits, builds, env, public)
+    try:
+        print(f"set-up: {time.perf_counter() - started:.0f}s ({files} files, {commits} commits, "
+              f"a ledger of {builds} builds); one warm-up run; medians of {runs} runs")
+        ci, py = ci_env(env), sys.executable
         recipe = ["git log --since='yesterday 23:00' --format=oneline -- '**/migrations/*' "
-                  "'**/search.py' | wc -l"]
+                  "| wc -l"]
         figures = {
-            "python -c 'import pygit2' (floor)": timed([py, "-c", "import pygit2"], clone, env,
+            "python -c 'import pygit2' (floor)": timed([py, "-c", "import pygit2"], clone, ci,
                                                         runs),
-            "deploy-ledger decide (fetch included)": timed(decide, clone, env, runs),
-            "today's recipe (git log --since … | wc -l)": timed(recipe, clone, env, runs,
+            "deploy-ledger decide (fetch included)": timed(
+                [py, "-m", "cli", "decide", "--now", NOW], clone, ci, runs),
+            "deploy-ledger decide --offline": timed(
+                [py, "-m", "cli", "decide", "--offline", "--now", NOW], clone, ci, runs),
+            "today's recipe (git log --since … | wc -l)": timed(recipe, clone, ci, runs,
                                                                   shell=True),
-            "deploy-ledger decide, 1k-event ledger": timed(decide, small, env, runs),
-            "deploy-ledger decide, 100k-event ledger": timed(decide, big, env, runs),
-            "deploy-ledger --help": timed([py, "-m", "cli", "--help"], clone, env, runs),
-            "deploy-ledger keygen": timed([py, "-m", "cli", "keygen"], clone, env, runs),
+            "deploy-ledger --help": timed([py, "-m", "cli", "--help"], clone, ci, runs),
         }
         width = max(map(len, figures))
         for name, seconds in figures.items():
             print(f"{name:<{width}}  {seconds * 1000:7.1f} ms")
         floor = figures["python -c 'import pygit2' (floor)"]
         ours = figures["deploy-ledger decide (fetch included)"]
-        recipe_s = figures["today's recipe (git log --since … | wc -l)"]
-        growth = (figures["deploy-ledger decide, 100k-event ledger"]
-                  / figures["deploy-ledger decide, 1k-event ledger"])
-        print(f"decide / floor: {ours / floor:.2f}x   decide / recipe: {ours / recipe_s:.2f}x   "
-              f"100k / 1k events: {growth:.2f}x")
-        imported = subprocess.run([py, "-c", "import sys; sys.argv=['deploy-ledger','--help'];"
-                                   "import cli.main as m\ntry: m.main()\nexcept SystemExit: pass\n"
-                                   "print('pygit2' in sys.modules, file=sys.stderr)"],
-                                  env=env, capture_output=True, text=True, cwd=clone)
-        print(f"--help imports pygit2: {imported.stderr.strip().splitlines()[-1]}")
+        print(f"decide / floor: {ours / floor:.2f}x")
+    finally:
+        server.terminate()
+        shutil.rmtree(base, ignore_errors=True)

@@ -66,5 +66,6 @@ def fetch(store: Store) -> str | None:
         if same and early.error is not None:
             raise early.error
         if same:
+            store.reopen()  # another handle fetched: see the history it brought
             return early.tip
     return store.fetch()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pygit2
 
-from .errors import ConfigError, RepositoryError
+from .errors import ConfigError, HistoryCut, RepositoryError
 from .ids import OBJECT_ID as _OBJECT
 from .transport import Git, PushResult
 
@@ -126,11 +126,12 @@ class Store:
     def fetch_commits(self, commits: list[str], depth: int) -> bool:
         """Fetch ``commits`` and ``depth`` generations of their history (False: refused)."""
         done = self.git.fetch_commits(self._named_remote(), commits, depth)
-        self._reopen()
+        self.reopen()
         return done
 
-    def _reopen(self) -> None:
-        # libgit2 reads .git/shallow once: open the repository again to see the new history.
+    def reopen(self) -> None:
+        """Open the repository again: libgit2 reads .git/shallow once, so a fetch that changed
+        the history's depth is seen only after this."""
         self.repo = pygit2.Repository(self.repo.path)
         self._trees.clear()  # objects of the old handle cannot be used with the new one
 
@@ -278,11 +279,14 @@ class Store:
 
     def walk(self, tip: str, hide: str | None = None) -> Iterator[str]:
         """Every commit reachable from ``tip`` and not from ``hide``."""
-        walker = self.repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL)
-        if hide is not None:
-            walker.hide(pygit2.Oid(hex=hide))
-        for commit in walker:
-            yield str(commit.id)
+        try:
+            walker = self.repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL)
+            if hide is not None:
+                walker.hide(pygit2.Oid(hex=hide))
+            for commit in walker:
+                yield str(commit.id)
+        except (KeyError, pygit2.GitError):  # a parent this clone does not have
+            raise HistoryCut(f"this clone's notes history below {tip[:12]} is incomplete") from None
 
     def commit_info(self, commit: str) -> tuple[str, list[str], str]:
         """(message, parent ids, tree id) of a notes commit."""
@@ -368,7 +372,7 @@ class Store:
             self.set_ref(self.tracking_ref, None)
             return None
         if depth:
-            self._reopen()
+            self.reopen()
         return self.tip(self.tracking_ref)
 
     def cut(self) -> set[str]:  # commits whose parents this shallow clone does not have

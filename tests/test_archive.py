@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_writer
-from helpers import GitDaemon, Keys, clone, git, make_origin
+from helpers import GitDaemon, Keys, Project, clone, git, make_origin
 
 from ledger import publish
 from ledger.errors import HistoryCut
@@ -172,3 +172,35 @@ def test_a_shallow_history_without_a_checkpoint_is_fetched_whole(
         ci.reader.load(T0, fetch=False)
     loaded = ci.reader.load(T0)  # fetches the rest, then reads it all
     assert loaded.events == book.reader.load(T0, full=True).events
+
+
+def test_a_ci_step_in_a_fresh_clone_of_a_long_ledger(served: Project) -> None:
+    # More notes commits than a fresh clone fetches: `decide` (its fetch started early, in
+    # another handle on the repository) reads from the newest checkpoint; `log` fetches the rest.
+    from ledger.context import Context
+
+    ctx = Context(served.work, env=served.env(), now="2026-11-22T13:00")
+    book = ctx.writer()
+    head = git(served.work, "rev-parse", "HEAD").strip()
+    for i in range(80):
+        book.record([Draft(Build({"migrate": fingerprint(i)}), code_commit(i), BY)],
+                    T0 + timedelta(minutes=i), push=False)
+    book.push()
+    path, travis = served.travis_clone("cron")
+    done = served.cli(path, "decide", "--now", "2026-11-23T23:00", **travis)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "deploy-expensive"
+    assert (path / ".git" / "shallow").exists()
+    cut = set((path / ".git" / "shallow").read_text().split())
+    notes = git(path, "rev-list", "refs/notes/remotes/origin/deploys").split()
+    assert len(notes) == store_depth() and cut & set(notes)  # only the newest were fetched
+    logged = served.cli(path, "log", "-n", "0", **travis)
+    assert logged.returncode == 0, logged.stderr
+    assert len(git(path, "rev-list", "refs/notes/deploys").split()) > 80  # all of it now
+    assert head in git(path, "rev-list", "HEAD")
+
+
+def store_depth() -> int:
+    from ledger.store import NOTES_DEPTH
+
+    return NOTES_DEPTH

@@ -14,7 +14,7 @@ from ledger import early
 from ledger.errors import RemoteError
 from ledger.events import Author, Hold
 from ledger.publish import Draft
-from ledger.store import Store
+from ledger.store import NOTES_DEPTH, Store
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -57,3 +57,19 @@ def test_an_early_fetch_of_another_remote_is_not_taken(tmp_path: Path,
     other = Store(Store.discover(work, os.environ).repo, os.environ, "upstream")
     monkeypatch.setattr(other, "fetch", lambda: "fetched by the reader")
     assert early.fetch(other) == "fetched by the reader"
+
+
+def test_a_reader_opened_before_the_early_fetch_sees_its_shallow_history(
+        tmp_path: Path, keys: Keys) -> None:
+    origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    for i in range(70):  # more notes commits than a fresh clone fetches
+        book.append([Draft(Hold(str(i)), "ab" * 20, Author(human="a"))], T0)
+    book.push()
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    store = Store.discover(ci, os.environ)  # opened first, as the CLI's context is
+    early.start(str(ci), os.environ)
+    tip = early.fetch(store)
+    assert tip is not None and store.cut()
+    walked = list(store.walk(tip))  # ends at the shallow boundary, no missing parent
+    assert len(walked) == NOTES_DEPTH
