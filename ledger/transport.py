@@ -114,8 +114,12 @@ class Git:
         # --refmap= : the clone's own fetch refspecs (e.g. one `init` added for people) must
         # not also move refs here.
         deep = [f"--depth={depth}"] if depth else []
+        # Offer only notes as common history: the code's commits never are, and a server
+        # walks its whole notes history looking for them (0.5 s at 100,000 notes commits).
+        # A clone without notes offers none (git warns, and sends no "have").
         result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet", *deep,
-                          "--refmap=", remote, f"+{src}:{dst}", check=False)
+                          "--negotiation-tip=refs/notes/*", "--refmap=", remote,
+                          f"+{src}:{dst}", check=False)
         if result.returncode == 0:
             return True
         if "couldn't find remote ref" in result.stderr:
