@@ -9,6 +9,7 @@ before the fetch ran — and it fetches itself, as it always did.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ def start(path: str, env: Mapping[str, str]) -> None:
             early.done.set()
 
     threading.Thread(target=run, name="deploy-ledger-fetch", daemon=True).start()
+    # A command that ends before taking the fetch (an error, a verdict without a read) still
+    # lets it finish, rather than leave git writing the ref while the next step starts.
+    atexit.register(early.done.wait, 60)
 
 
 def fetch(store: Store) -> str | None:
