@@ -1,15 +1,17 @@
 """Fetching the ledger while the program is still loading.
 
 A CI step spends much of its time waiting for the notes fetch; nothing stops that fetch from
-running while Python imports the rest of the program. ``start`` begins the same fetch
-``Store.fetch`` would do, in a background thread; ``fetch`` (what readers call) then takes its
-result, once, instead of fetching again. Any doubt — another repository or remote, an error
-before the fetch ran — and it fetches itself, as it always did.
+running while Python imports the rest of the program. ``start`` begins the fetch ``Store.fetch``
+would do — same remote, same depth rule, same ``git fetch`` (``transport``) — in a background
+thread that asks git itself what it needs, so it starts before pygit2 has even loaded. ``fetch``
+(what readers call) then takes its result, once, instead of fetching again. Any doubt — another
+repository or remote, an error before the fetch ran — and it fetches itself, as it always did.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,9 +27,10 @@ class _Early:
     path: str = ""  # the repository's git directory
     remote: str = ""
     done: threading.Event = field(default_factory=threading.Event)
-    tip: str | None = None
+    found: bool = False  # the remote has the ledger
+    deep: bool = False  # fetched with a depth: the history is shallow now
     error: Exception | None = None
-    fetched: bool = False  # the fetch itself ran (its outcome is tip or error)
+    fetched: bool = False  # the fetch itself ran (its outcome is found/deep or error)
 
 
 _early: _Early | None = None
@@ -40,14 +43,7 @@ def start(path: str, env: Mapping[str, str]) -> None:
 
     def run() -> None:
         try:
-            from . import config
-            from .store import Store
-
-            store = Store.discover(path, env)
-            store = Store(store.repo, env, config.load(store.workdir).remote)
-            early.path, early.remote = store.repo.path, store.remote
-            early.fetched = True
-            early.tip = store.fetch()
+            _run(early, path, env)
         except Exception as exc:
             early.error = exc
         finally:
@@ -59,17 +55,39 @@ def start(path: str, env: Mapping[str, str]) -> None:
     atexit.register(early.done.wait, 60)
 
 
+def _run(early: _Early, path: str, env: Mapping[str, str]) -> None:
+    from . import config
+    from .transport import NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Git
+
+    probe = Git(Path(path), env, ssh_configured=True)
+    top, gitdir = probe.run("rev-parse", "--show-toplevel", "--absolute-git-dir").stdout.split()
+    remote = config.load(Path(top)).remote
+    if not REMOTE_NAME.match(remote) or probe.run("config", f"remote.{remote}.url",
+                                                  check=False).returncode:
+        return  # not a remote of this clone: the reader says so (``Store``)
+    ssh = probe.run("config", "core.sshCommand", check=False).returncode == 0
+    git = Git(Path(top), env, ssh)
+    tracking = f"refs/notes/remotes/{remote}/deploys"
+    have = git.run("for-each-ref", "--format=%(refname)", NOTES_REF, tracking).stdout.split()
+    early.path, early.remote, early.fetched, early.deep = gitdir, remote, True, not have
+    early.found = git.fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
+
+
 def fetch(store: Store) -> str | None:
-    """``store.fetch()``, or the early fetch's tip (or its error) for this repository and
-    remote."""
+    """``store.fetch()``, or what the early fetch brought (or its error) for this repository
+    and remote."""
     global _early
     early, _early = _early, None
     if early is not None and early.done.wait(timeout=300):
-        same = (early.fetched and Path(early.path) == Path(store.repo.path)
-                and early.remote == store.remote)
+        same = (early.fetched and early.remote == store.remote
+                and os.path.realpath(early.path) == os.path.realpath(store.repo.path))
         if same and early.error is not None:
             raise early.error
+        if same and not early.found:
+            store.set_ref(store.tracking_ref, None)
+            return None
         if same:
-            store.reopen()  # another handle fetched: see the history it brought
-            return early.tip
+            if early.deep:
+                store.reopen()  # see the shallow history it brought
+            return store.tip(store.tracking_ref)
     return store.fetch()

@@ -15,16 +15,15 @@ import pygit2
 
 from .errors import ConfigError, HistoryCut, RepositoryError
 from .ids import OBJECT_ID as _OBJECT
-from .transport import Git, PushResult
+from .transport import NOTES_DEPTH as NOTES_DEPTH
+from .transport import NOTES_REF as NOTES_REF
+from .transport import REMOTE_NAME, Git, PushResult
 
-NOTES_REF = "refs/notes/deploys"
 FANOUT_LIMIT = 256
 MAX_HISTORY = 100_000  # commits walked to answer one ancestry question
-NOTES_DEPTH = 64  # notes commits a fresh clone fetches: several checkpoints deep (LEDGER.md §6.2)
 FULL_DEPTH = 2**31 - 1  # git's "infinite" depth
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
-_REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
 _GITLINK = pygit2.enums.FileMode.COMMIT
@@ -118,7 +117,7 @@ class Store:
     def _named_remote(self) -> str:
         # Only a remote this clone defines: the configuration comes with the commit being judged,
         # which must not point the ledger at a URL or a repository of its own choosing.
-        if not _REMOTE_NAME.match(self.remote) or not self.config(f"remote.{self.remote}.url"):
+        if not REMOTE_NAME.match(self.remote) or not self.config(f"remote.{self.remote}.url"):
             raise ConfigError(f"remote {self.remote!r} is not a remote of this clone "
                               "(`git remote -v` lists them; name one in `remote`)")
         return self.remote
@@ -366,7 +365,7 @@ class Store:
     def fetch(self, *, whole: bool = False) -> str | None:
         """Fetch the remote's notes ref into the tracking ref (a clone without a ledger: the newest
         ``NOTES_DEPTH`` commits; ``whole``: all); its tip (None: the remote has none)."""
-        fresh = self.tip() is None and self.tip(self.tracking_ref) is None
+        fresh = self.tip() is None and self.tip(self.tracking_ref) is None  # (as ``early``)
         depth = FULL_DEPTH if whole else NOTES_DEPTH if fresh else None
         if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref, depth):
             self.set_ref(self.tracking_ref, None)

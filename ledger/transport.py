@@ -17,6 +17,9 @@ from pathlib import Path
 from .errors import RemoteError
 
 GIT_TIMEOUT = 120.0
+NOTES_REF = "refs/notes/deploys"
+NOTES_DEPTH = 64  # notes commits a fresh clone fetches: several checkpoints deep (LEDGER.md §6.2)
+REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")  # a remote of the clone, never a URL or path
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 
 
