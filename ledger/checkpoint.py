@@ -2,8 +2,8 @@
 
 ::
 
-    deploy-ledger-checkpoint: 2 tree=<tree id> ledger=<id> trust=<digest> clock=<n> events=<n>
-      valid=<lo>..<hi>          (one line)
+    deploy-ledger-checkpoint: 2 tree=<tree id> parents=<ids> ledger=<id> trust=<digest>
+      clock=<n> events=<n> valid=<lo>..<hi> [archived=<n>]          (one line)
     <each line of the trust chain, then of each retained event, exactly as in its note>
     deploy-ledger-checkpoint-sig: <sig>
 
@@ -56,13 +56,15 @@ class Checkpoint:
 
 
 def encode(tree: str, state: State, trust: TrustState, events: int, ledger: str | None,
-           signer: Signer, now: datetime, archived: int = 0) -> str:
-    """The signed checkpoint block for ``state`` (deploy rights), bound to notes tree ``tree``;
-    ``archived``: how many notes this commit drops from the tree (LEDGER.md §5.1)."""
+           signer: Signer, now: datetime, archived: int = 0, *, parents: Sequence[str]) -> str:
+    """The signed checkpoint block for ``state`` (deploy rights), bound to notes tree ``tree``
+    and to the notes commit's ``parents``; ``archived``: how many notes this commit drops from
+    the tree (LEDGER.md §5.1)."""
     lo, hi = trust.verifier.stable_interval(now)
     version = "2" if ledger else "1"
     named = f" ledger={ledger}" if ledger else ""
-    header = (f"{HEAD}{version} tree={tree}{named} trust={trust.digest} clock={state.clock} "
+    header = (f"{HEAD}{version} tree={tree} parents={_parents(parents)}{named} "
+              f"trust={trust.digest} clock={state.clock} "
               f"events={events} valid={compact(lo)}..{compact(hi)}"
               + (f" archived={archived}" if archived else ""))
     lines = [e.line() for e in trust.chain] + [e.line() for e in state.retained()]
@@ -92,15 +94,19 @@ def _valid_at(fields: dict[str, str], now: datetime) -> bool:
     return (lo == "-" or lo <= moment) and (hi == "-" or moment < hi)
 
 
-def read(parsed: Parsed, tree: str, anchor: Anchor, now: datetime,
+def read(parsed: Parsed, tree: str, parents: Sequence[str], anchor: Anchor, now: datetime,
          in_notes: Callable[[Event, str], bool]) -> Checkpoint | None:
     """The state a checkpoint vouches for, or None when it is not usable: of another format,
-    ledger, tree or trust, outside its validity interval, badly signed, or retaining a line that
-    does not verify or is not in the notes it binds (``in_notes(event, line)``)."""
+    ledger, tree, parents or trust, outside its validity interval, badly signed, or retaining a
+    line that does not verify or is not in the notes it binds (``in_notes(event, line)``)."""
     fields = parsed.fields
     if (parsed.version == "2") != bool(anchor.ledger) or fields.get("ledger") != anchor.ledger:
         return None
-    if fields.get("tree") != tree or not _valid_at(fields, now):
+    # Bound to its place in the history too: a signed checkpoint copied onto another commit
+    # (with the old tree) would otherwise hide everything written since.
+    if fields.get("tree") != tree or fields.get("parents") != _parents(parents):
+        return None
+    if not _valid_at(fields, now):
         return None
     events = _decode(parsed.lines)
     if events is None or not all(in_notes(e, line) for e, line in events):
@@ -124,6 +130,10 @@ def read(parsed: Parsed, tree: str, anchor: Anchor, now: datetime,
     state = fold(verified)
     state.clock = max(state.clock, clock)
     return Checkpoint(state, trust, count if count >= 0 else clock)
+
+
+def _parents(parents: Sequence[str]) -> str:
+    return ",".join(parents) or "-"
 
 
 def _decode(lines: Sequence[str]) -> list[tuple[Event, str]] | None:

@@ -101,7 +101,8 @@ class Writer:
         tree, archived = self._archive(loaded.tip, tree, {e.commit for e in retained})
         ledger = self.reader.anchor.ledger
         block = checkpoint.encode(tree, state, loaded.trust, loaded.events + len(verified),
-                                  ledger, self.signer, now, archived)
+                                  ledger, self.signer, now, archived,
+                                  parents=[loaded.tip] if loaded.tip else [])
         head, _, sig = block.rstrip("\n").rpartition("\n" + checkpoint.SIG)
         check = loaded.trust.verifier.verify((head + "\n").encode(), sig, now,
                                              DEPLOYS if ledger else None, legacy=not ledger)

@@ -142,7 +142,7 @@ class Reader:
                     # Comments mean nothing (a new header is no removal); everything else is.
                     gone = {raw for raw in had.keys() - current.keys()
                             if not raw.startswith(b"#")}
-                    if gone and ((not current and self._archive(commit, message, tree))
+                    if gone and ((not current and self._archive(commit, message, tree, parents))
                                  or self._merged_away(obj, gone, parents, base_of)):
                         excused.append((commit, obj, gone))
                     elif gone:
@@ -168,7 +168,7 @@ class Reader:
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
         return bounded(found, history, loaded.state.clock)
 
-    def _archive(self, commit: str, message: str, tree: str) -> bool:
+    def _archive(self, commit: str, message: str, tree: str, parents: list[str]) -> bool:
         # A checkpoint marked `archived=` may drop whole notes (LEDGER.md §5.1): judged at its
         # own time (the start of its validity interval), so a later change of keys cannot undo
         # an archive that was allowed when it was written.
@@ -178,7 +178,7 @@ class Reader:
             if parsed is not None and "archived" in parsed.fields:
                 at = signed_within(parsed.fields.get("valid", ""))
                 ok = at is not None and checkpoint.read(
-                    parsed, tree, self.anchor, at,
+                    parsed, tree, parents, self.anchor, at,
                     lambda event, text: text.encode() in self._lines.of(commit, event.commit),
                 ) is not None
             self._archives[commit] = ok
@@ -321,7 +321,7 @@ class Reader:
                 def in_notes(event: Event, text: str, at: str = commit) -> bool:
                     return text.encode("utf-8") in lines.of(at, event.commit)
 
-                found = checkpoint.read(parsed, tree, self.anchor, now, in_notes)
+                found = checkpoint.read(parsed, tree, parents, self.anchor, now, in_notes)
                 if found is not None:
                     return _Base(commit, depth, found)
             for parent in parents:

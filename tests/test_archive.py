@@ -204,3 +204,24 @@ def store_depth() -> int:
     from ledger.store import NOTES_DEPTH
 
     return NOTES_DEPTH
+
+
+def test_a_checkpoint_copied_onto_a_new_commit_is_not_used(keys: Keys,
+                                                           origin: tuple[Path, str, Path]) -> None:
+    # Anyone who can push could copy a signed checkpoint's message (and its tree) onto a new
+    # commit: readers starting there would miss everything written since, like this hold.
+    _bare, _url, work = origin
+    book = make_writer(work, keys)
+    grow(book, 0, 20)
+    store = book.store
+    old = next(c for c in store.walk(store.tip() or "")
+               if "deploy-ledger-checkpoint:" in store.commit_info(c)[0])
+    message, _parents, tree = store.commit_info(old)
+    book.append([Draft(Hold("incident"), code_commit(99), BY)], T0)
+    tip = store.tip()
+    assert tip is not None
+    copied = store.create_commit(tree, [tip], message)
+    assert store.git.update_ref("refs/notes/deploys", copied, tip)
+    loaded = book.reader.load(T0)
+    assert [h.body.reason for h in loaded.state.active_holds()] == ["incident"]  # type: ignore[attr-defined]
+    assert loaded.removals and loaded.missing  # the copy removed lines: reported, put back

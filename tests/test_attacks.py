@@ -231,7 +231,8 @@ def test_27_a_checkpoint_that_leaves_out_a_hold_is_reported(served: Project) -> 
     store = ctx.store
     tree = store.commit_info(loaded.tip)[2]
     block = checkpoint.encode(tree, forged, loaded.trust, loaded.events, served.ledger,
-                              SshSigner(served.env(), KEY_ENV), ctx.clock())
+                              SshSigner(served.env(), KEY_ENV), ctx.clock(),
+                              parents=[loaded.tip])
     commit = store.create_commit(tree, [loaded.tip], "deploy-ledger: tidy\n\n" + block)
     git(served.work, "push", "-q", "origin", f"{commit}:refs/notes/deploys")
     # A deploy key can do this (it can deploy anyway); verify catches it.

@@ -41,20 +41,20 @@ def signed_block(header: str, *lines: str) -> str:
 
 def test_header_text_inside_an_event_line_does_not_confuse_parse() -> None:
     state = fold(trusted(hold(f"quoting {HEAD}2 tree=x")))
-    message = "deploy-ledger: hold\n\n" + encode(TREE, state, TRUST, 1, None, SIGNER, T)
+    message = "deploy-ledger: hold\n\n" + encode(TREE, state, TRUST, 1, None, SIGNER, T, parents=[])
     parsed = parse(message)
     assert parsed is not None and parsed.fields["tree"] == TREE
-    got = read(parsed, TREE, HMAC_ANCHOR, T, everywhere)
+    got = read(parsed, TREE, [], HMAC_ANCHOR, T, everywhere)
     assert got is not None and got.state == state
 
 
 def test_a_block_at_the_start_of_the_message_parses() -> None:
-    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T)
+    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T, parents=[])
     assert block.startswith(HEAD) and parse(block) is not None
 
 
 def test_only_known_versions_are_read() -> None:
-    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T)
+    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T, parents=[])
     assert block.startswith(f"{HEAD}1 ")
     assert parse(block.replace(f"{HEAD}1 ", f"{HEAD}3 ", 1)) is None
     two = parse(block.replace(f"{HEAD}1 ", f"{HEAD}2 ", 1))
@@ -62,24 +62,24 @@ def test_only_known_versions_are_read() -> None:
 
 
 def test_hand_written_messages_parse_by_the_first_lines() -> None:
-    header = f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=5 valid=-..- odd=a=b end=X"
+    header = f"{HEAD}1 tree={TREE} parents=- trust={TRUST_ID} clock=5 valid=-..- odd=a=b end=X"
     block = "\n".join([header]) + "\n"
     message = ("preface\n" + SIG + "early\n" + block + SIG + "hmac:k:1 junk\n"
                + "more text\n" + SIG + "late\n")
     parsed = parse(message)
-    assert parsed == Parsed("1", {"tree": TREE, "trust": TRUST_ID, "clock": "5",
+    assert parsed == Parsed("1", {"tree": TREE, "parents": "-", "trust": TRUST_ID, "clock": "5",
                                   "valid": "-..-", "odd": "a=b", "end": "X"},
                             block, (), "hmac:k:1 junk")
 
 
 def test_a_last_line_with_trailing_space_is_not_trimmed() -> None:
     event = trusted(hold("x"))[0].event
-    header = f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=1 valid=-..-"
+    header = f"{HEAD}1 tree={TREE} parents=- trust={TRUST_ID} clock=1 valid=-..-"
     parsed = parse(signed_block(header, event.line() + " "))
     assert parsed is not None and parsed.lines == (event.line() + " ",)
-    assert read(parsed, TREE, HMAC_ANCHOR, T, everywhere) is None
+    assert read(parsed, TREE, [], HMAC_ANCHOR, T, everywhere) is None
     exact = parse(signed_block(header, event.line()))
-    assert exact is not None and read(exact, TREE, HMAC_ANCHOR, T, everywhere) is not None
+    assert exact is not None and read(exact, TREE, [], HMAC_ANCHOR, T, everywhere) is not None
 
 
 def test_validity_bounds() -> None:
@@ -100,12 +100,12 @@ def test_a_checkpoint_carries_and_checks_its_validity(tmp_path: Path, keys: Keys
                            'valid-before="20261201Z"')
     anchor = keys.anchor(tmp_path, text=allowed)
     signer = SshSigner(os.environ, KEY_ENV)
-    block = encode(TREE, fold([]), from_file(anchor), 0, None, signer, T)
+    block = encode(TREE, fold([]), from_file(anchor), 0, None, signer, T, parents=[])
     assert "valid=20261101T000000Z..20261201T000000Z" in block.split("\n", 1)[0]
     parsed = parse(block)
     assert parsed is not None
-    assert read(parsed, TREE, anchor, T, everywhere) is not None
-    assert read(parsed, TREE, anchor, T + timedelta(days=30), everywhere) is None
+    assert read(parsed, TREE, [], anchor, T, everywhere) is not None
+    assert read(parsed, TREE, [], anchor, T + timedelta(days=30), everywhere) is None
 
 
 def test_a_checkpoint_is_not_used_once_any_key_s_validity_changes(tmp_path: Path,
@@ -114,39 +114,40 @@ def test_a_checkpoint_is_not_used_once_any_key_s_validity_changes(tmp_path: Path
     # the checkpoint (which vouches for it) is not used past its `valid` interval.
     other = Keys("builds@x").allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
     anchor = keys.anchor(tmp_path, text=keys.allowed('namespaces="deploy-ledger"') + other)
-    block = encode(TREE, fold([]), from_file(anchor), 0, None, SshSigner(os.environ, KEY_ENV), T)
+    block = encode(TREE, fold([]), from_file(anchor), 0, None, SshSigner(os.environ, KEY_ENV), T,
+                   parents=[])
     parsed = parse(block)
     assert parsed is not None
-    assert read(parsed, TREE, anchor, T, everywhere) is not None
-    assert read(parsed, TREE, anchor, T + timedelta(days=30), everywhere) is None
+    assert read(parsed, TREE, [], anchor, T, everywhere) is not None
+    assert read(parsed, TREE, [], anchor, T + timedelta(days=30), everywhere) is None
 
 
 def test_every_retained_line_must_be_in_the_notes() -> None:
     state = fold(trusted(hold("x")))
-    parsed = parse(encode(TREE, state, TRUST, 1, None, SIGNER, T))
+    parsed = parse(encode(TREE, state, TRUST, 1, None, SIGNER, T, parents=[]))
     assert parsed is not None
-    assert read(parsed, TREE, HMAC_ANCHOR, T, lambda _e, _l: False) is None
+    assert read(parsed, TREE, [], HMAC_ANCHOR, T, lambda _e, _l: False) is None
 
 
 def test_the_header_clock_and_event_count_may_be_absent() -> None:
     state = fold(trusted(hold("x", clock=3)))
     state.clock = 9
-    parsed = parse(encode(TREE, state, TRUST, 7, None, SIGNER, T))
+    parsed = parse(encode(TREE, state, TRUST, 7, None, SIGNER, T, parents=[]))
     assert parsed is not None
-    got = read(parsed, TREE, HMAC_ANCHOR, T, everywhere)
+    got = read(parsed, TREE, [], HMAC_ANCHOR, T, everywhere)
     assert got is not None and (got.state.clock, got.events) == (9, 7)
-    bare = parse(signed_block(f"{HEAD}1 tree={TREE} trust={TRUST_ID}"))
+    bare = parse(signed_block(f"{HEAD}1 tree={TREE} parents=- trust={TRUST_ID}"))
     assert bare is not None
-    empty = read(bare, TREE, HMAC_ANCHOR, T, everywhere)
+    empty = read(bare, TREE, [], HMAC_ANCHOR, T, everywhere)
     assert empty is not None and (empty.state.clock, empty.events) == (0, 0)
     # without an event count (as 0.1.0 wrote them) the clock stands in for it
-    uncounted = parse(signed_block(f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=5"))
+    uncounted = parse(signed_block(f"{HEAD}1 tree={TREE} parents=- trust={TRUST_ID} clock=5"))
     assert uncounted is not None
-    old = read(uncounted, TREE, HMAC_ANCHOR, T, everywhere)
+    old = read(uncounted, TREE, [], HMAC_ANCHOR, T, everywhere)
     assert old is not None and (old.state.clock, old.events) == (5, 5)
-    none = parse(signed_block(f"{HEAD}1 tree={TREE} trust={TRUST_ID} clock=5 events=0"))
+    none = parse(signed_block(f"{HEAD}1 tree={TREE} parents=- trust={TRUST_ID} clock=5 events=0"))
     assert none is not None
-    counted = read(none, TREE, HMAC_ANCHOR, T, everywhere)
+    counted = read(none, TREE, [], HMAC_ANCHOR, T, everywhere)
     assert counted is not None and (counted.state.clock, counted.events) == (5, 0)
 
 
@@ -173,18 +174,18 @@ def test_a_version_2_checkpoint_names_its_ledger_and_needs_deploy_rights(keys: K
     verified = check_line(C1, line, trust, ledger, T).verified
     assert verified is not None
     state = fold([verified])
-    block = encode(TREE, state, trust, 2, ledger, signer, T)
-    assert block.startswith(f"{HEAD}2 tree={TREE} ledger={ledger} trust={trust.digest} ")
+    block = encode(TREE, state, trust, 2, ledger, signer, T, parents=[])
+    assert block.startswith(f"{HEAD}2 tree={TREE} parents=- ledger={ledger} trust={trust.digest} ")
     parsed = parse(block)
     assert parsed is not None and parsed.version == "2"
     assert parsed.lines == (trust.chain[0].line(), line.text)
     assert trust.verifier.verify(parsed.block.encode(), parsed.sig, T, DEPLOYS).ok
-    got = read(parsed, TREE, anchor, T, everywhere)
+    got = read(parsed, TREE, [], anchor, T, everywhere)
     assert got is not None and got.state == state and got.trust.chain == trust.chain
     assert got.events == 2
     # the same block signed with people rights is not a checkpoint
     people = parse(parsed.block + SIG + signer.sign(parsed.block.encode(), PEOPLE) + "\n")
-    assert people is not None and read(people, TREE, anchor, T, everywhere) is None
+    assert people is not None and read(people, TREE, [], anchor, T, everywhere) is None
 
 
 def test_a_checkpoint_is_read_only_under_its_own_identity(keys: Keys) -> None:
@@ -192,16 +193,17 @@ def test_a_checkpoint_is_read_only_under_its_own_identity(keys: Keys) -> None:
     root = trust.chain[0].line()
 
     def block(version: str, ledger: str) -> Parsed:
-        text = (f"{HEAD}{version} tree={TREE} ledger={ledger} trust={trust.digest} clock=1\n"
+        text = (f"{HEAD}{version} tree={TREE} parents=- ledger={ledger} "
+                f"trust={trust.digest} clock=1\n"
                 f"{root}\n")
         parsed = parse(text + SIG + signer.sign(text.encode(), DEPLOYS) + "\n")
         assert parsed is not None
         return parsed
 
     assert anchor.ledger is not None
-    assert read(block("2", anchor.ledger), TREE, anchor, T, everywhere) is not None
-    assert read(block("2", "b" * 32), TREE, anchor, T, everywhere) is None  # another ledger's
-    assert read(block("1", anchor.ledger), TREE, anchor, T, everywhere) is None  # format 1's
+    assert read(block("2", anchor.ledger), TREE, [], anchor, T, everywhere) is not None
+    assert read(block("2", "b" * 32), TREE, [], anchor, T, everywhere) is None  # another ledger's
+    assert read(block("1", anchor.ledger), TREE, [], anchor, T, everywhere) is None  # format 1's
     # and a version 2 checkpoint is not read by a ledger without an identity
-    bare = parse(signed_block(f"{HEAD}2 tree={TREE} trust={TRUST_ID}"))
-    assert bare is not None and read(bare, TREE, HMAC_ANCHOR, T, everywhere) is None
+    bare = parse(signed_block(f"{HEAD}2 tree={TREE} parents=- trust={TRUST_ID}"))
+    assert bare is not None and read(bare, TREE, [], HMAC_ANCHOR, T, everywhere) is None

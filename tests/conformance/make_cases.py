@@ -229,9 +229,9 @@ def checkpoint_cases() -> list[dict[str, object]]:
     trust = TrustState((ROOT,), HmacVerifier(ENV, "K"))
     phantom = ev(Hold("phantom"), 3, C)
     state = State(clock=3, live=LIVE)
-    honest = checkpoint.encode(flat_tree(notes), state, trust, 2, LEDGER, SIGNER, T)
+    honest = checkpoint.encode(flat_tree(notes), state, trust, 2, LEDGER, SIGNER, T, parents=[])
     state.holds[phantom.id] = phantom
-    lying = checkpoint.encode(flat_tree(notes), state, trust, 3, LEDGER, SIGNER, T)
+    lying = checkpoint.encode(flat_tree(notes), state, trust, 3, LEDGER, SIGNER, T, parents=[])
     cases = []
     for name, block, about, read in (
             ("checkpoint-is-used", honest, "a good checkpoint at the tip: nothing is read "
