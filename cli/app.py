@@ -6,18 +6,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from cli.errors import out
+from cli.shared import check_format, ctx_for, options, warn
 from ledger import __version__
-from ledger.errors import UsageError
-
-if TYPE_CHECKING:
-    from ledger.context import Context
 
 HELP = """Decide inside CI whether this build may deploy now, and remember it in git notes.
 
@@ -33,7 +28,6 @@ verdict), 2 usage error, 70 internal error. See LEDGER.md for the format and eve
 
 app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode=None,
                   pretty_exceptions_enable=False, no_args_is_help=True)
-options = {"repo": "."}
 
 Commit = Annotated[Optional[str], typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
     "--commit", help="Revision to act on (default: the CI build's commit, else HEAD).")]
@@ -65,19 +59,4 @@ def _main(repo: Annotated[str, typer.Option(
     options["repo"] = repo
 
 
-def ctx_for(now: str | None = None) -> Context:
-    from ledger.context import Context
-
-    return Context(options["repo"], env=os.environ, now=now)
-
-
-def check_format(value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise UsageError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def warn(lines: list[str]) -> None:
-    for line in lines:
-        print(f"deploy-ledger: warning: {line}", file=sys.stderr)
-
-
+__all__ = ["app", "check_format", "ctx_for", "options", "warn"]

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from cli import render
+from cli import render, verdict
 from cli.app import (
     Branch,
     Commit,
@@ -20,14 +19,8 @@ from cli.app import (
     app,
     check_format,
     ctx_for,
-    warn,
 )
 from cli.errors import EXIT_DEPLOY_FAILED, EXIT_OK, EXIT_WAIT, out
-from ledger.errors import UsageError
-
-if TYPE_CHECKING:
-    from ledger.context import Context
-    from ledger.rules import Decision
 
 
 @app.command()
@@ -53,36 +46,7 @@ def decide(commit: Commit = None, now: Now = None, event: Event = None, branch: 
 
     Exit 0 for deploy and deploy-expensive, 3 for wait and skip, 1 on any error. Without
     --offline a ledger that cannot be fetched is an error, never a deploy verdict."""
-    from ledger.actions.inspect import decide as decide_now
-
-    check_format(format, ("text", "json", "shell", "github"))
-    ctx = ctx_for(now)
-    verdict = decide_now(ctx, ctx.facts(commit, event, branch), offline=offline)
-    decision, moment, zone = verdict.decision, verdict.situation.now, ctx.config.zone
-    warn(verdict.warnings)
-    if quiet:
-        out(decision.verdict)
-    elif format == "json":
-        out(render.dumps(render.decision_json(decision)))
-    elif format == "shell":
-        out("\n".join(render.decision_shell(decision)))
-    else:
-        out("\n".join(render.decision_text(decision, zone, moment)))
-        if format == "github":
-            _github(ctx, decision)
-    raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)
-
-
-def _github(ctx: Context, decision: Decision, more: str = "") -> None:
-    now = ctx.clock()
-    for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision) + more),
-                       ("GITHUB_STEP_SUMMARY",
-                        render.github_summary(decision, ctx.config.zone, now))):
-        target = os.environ.get(name)
-        if not target:
-            raise UsageError(f"--format github needs ${name} (set by GitHub Actions)")
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(text)
+    verdict.decide(commit, now, event, branch, format, quiet, offline)
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -114,7 +78,7 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     else:
         out(render.run_text(result))
     if format == "github":
-        _github(ctx, result.decision, render.run_outputs(result))
+        verdict.github(ctx, result.decision, render.run_outputs(result))
     if result.claim is None:
         raise SystemExit(EXIT_WAIT if exit_code else EXIT_OK)
     raise SystemExit(EXIT_DEPLOY_FAILED if result.failed_step else EXIT_OK)

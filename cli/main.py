@@ -1,13 +1,18 @@
 """The deploy-ledger command line: parse, call ``ledger``, print, pick the exit code.
 
 The commands live in one module per family; errors become exit codes in one place
-(``cli.errors``), wrapped once around the whole application.
+(``cli.errors``), wrapped once around the whole application. ``decide``, which every CI build
+runs, is read without typer when its command line is plain (``cli.fastpath``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import typer
 
 # The steps CI runs on every build fetch the ledger first: start that fetch before the rest of
 # the program loads (``ledger.early``).
@@ -18,19 +23,34 @@ if (len(sys.argv) > 1 and sys.argv[1] in FETCH_FIRST
 
     early.start(os.getcwd(), os.environ)
 
-from cli import ci_commands, ledger_commands, people_commands, setup_commands  # noqa: E402,F401
-from cli.app import app  # noqa: E402
+from cli import fastpath  # noqa: E402
 from cli.errors import error_handler  # noqa: E402
 
 
 def main() -> None:
     """The console entry point."""
-    _only_the_command_asked_for()
+    plain = fastpath.parse(sys.argv[1:])
+    if plain is not None:
+        from cli import verdict
+
+        with error_handler():
+            verdict.decide(**plain)
+        return
+    app = application()
+    _only_the_command_asked_for(app)
     with error_handler():
         app()
 
 
-def _only_the_command_asked_for() -> None:
+def application() -> typer.Typer:
+    """The typer application with every command registered."""
+    from cli import ci_commands, ledger_commands, people_commands, setup_commands  # noqa: F401
+    from cli.app import app
+
+    return app
+
+
+def _only_the_command_asked_for(app: typer.Typer) -> None:
     # typer builds every command's parser before running one (~15 ms of a CI step): when the
     # command is named first, build only that one. Anything else (options first, --help, a
     # typo) keeps them all, so help and suggestions are unchanged.

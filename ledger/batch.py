@@ -11,7 +11,6 @@ processes when there are enough of them. Everything else about a line is checked
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,8 +99,11 @@ def check_lines(items: Sequence[Item], trust: TrustState, ledger: str | None, no
 def _signatures(todo: list[tuple[int, EventLine, Event]], trust: TrustState, now: datetime,
                 ) -> list[Check]:
     workers = min(os.cpu_count() or 1, 8)
-    if (len(todo) < PARALLEL_AT or workers < 2
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if len(todo) < PARALLEL_AT or workers < 2:
+        return [signature(line, event, trust, now) for _i, line, event in todo]
+    import multiprocessing  # only here: a CI step that verifies a few lines never loads it
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return [signature(line, event, trust, now) for _i, line, event in todo]
     global _job
     _job = (trust, now)

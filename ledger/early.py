@@ -56,21 +56,43 @@ def start(path: str, env: Mapping[str, str]) -> None:
 
 
 def _run(early: _Early, path: str, env: Mapping[str, str]) -> None:
-    from . import config
     from .transport import NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Git
 
     probe = Git(Path(path), env, ssh_configured=True)
     top, gitdir = probe.run("rev-parse", "--show-toplevel", "--absolute-git-dir").stdout.split()
-    remote = config.load(Path(top)).remote
-    if not REMOTE_NAME.match(remote) or probe.run("config", f"remote.{remote}.url",
-                                                  check=False).returncode:
+    remote = _remote(Path(top))
+    if remote is None or not REMOTE_NAME.match(remote):
+        return  # not a plain remote name: the reader says what is wrong (``config``, ``Store``)
+    pattern = "^(remote\\." + remote.replace(".", "\\.") + "\\.url|core\\.sshcommand)$"
+    known = probe.run("config", "--get-regexp", pattern, check=False).stdout.splitlines()
+    if not any(line.startswith(f"remote.{remote}.url ") for line in known):
         return  # not a remote of this clone: the reader says so (``Store``)
-    ssh = probe.run("config", "core.sshCommand", check=False).returncode == 0
+    ssh = any(line.startswith("core.sshcommand ") for line in known)
     git = Git(Path(top), env, ssh)
     tracking = f"refs/notes/remotes/{remote}/deploys"
     have = git.run("for-each-ref", "--format=%(refname)", NOTES_REF, tracking).stdout.split()
     early.path, early.remote, early.fetched, early.deep = gitdir, remote, True, not have
     early.found = git.fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
+
+
+def _remote(top: Path) -> str | None:
+    # The configured remote, read without loading ``ledger.config`` (the heaviest part of the
+    # program, which this thread runs beside). A guess is harmless: ``fetch`` uses what was
+    # fetched only for the remote the configuration, fully read, names.
+    from .tomlline import tomllib
+
+    try:
+        own = top / "deploy-ledger.toml"
+        if own.is_file():
+            table = tomllib.loads(own.read_text(encoding="utf-8"))
+        else:
+            project = top / "pyproject.toml"
+            table = (tomllib.loads(project.read_text(encoding="utf-8")).get("tool", {})
+                     .get("deploy-ledger", {}) if project.is_file() else {})
+        remote = table.get("remote", "origin")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return remote if isinstance(remote, str) else None
 
 
 def fetch(store: Store) -> str | None:

@@ -9,14 +9,14 @@ import typer.main
 from helpers import ROOT
 
 from cli import errors
-from cli.main import app
+from cli.main import application
 
 LEDGER = (ROOT / "LEDGER.md").read_text()
 SECTION = LEDGER[LEDGER.index("## 11. Commands"):LEDGER.index("## 12. CI providers")]
 
 
 def test_every_command_and_option_is_in_section_11() -> None:
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(application())
     missing = []
     for param in command.params:  # global options
         missing += [f"global {o}" for o in param.opts if o not in SECTION]

@@ -11,7 +11,7 @@ from conftest import make_writer
 from helpers import Keys, clone, git, make_origin
 
 from ledger import early
-from ledger.errors import RemoteError
+from ledger.errors import ConfigError, RemoteError
 from ledger.events import Author, Hold
 from ledger.publish import Draft
 from ledger.store import NOTES_DEPTH, Store
@@ -73,3 +73,29 @@ def test_a_reader_opened_before_the_early_fetch_sees_its_shallow_history(
     assert tip is not None and store.cut()
     walked = list(store.walk(tip))  # ends at the shallow boundary, no missing parent
     assert len(walked) == NOTES_DEPTH
+
+
+@pytest.mark.parametrize("where", ["deploy-ledger.toml", "pyproject.toml"])
+def test_the_early_fetch_reads_the_configured_remote(tmp_path: Path, keys: Keys, where: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    git(work, "remote", "rename", "origin", "upstream")
+    git(work, "update-ref", "-d", "refs/notes/deploys")
+    table = 'remote = "upstream"\n'
+    (work / where).write_text(table if where == "deploy-ledger.toml"
+                              else f"[tool.deploy-ledger]\n{table}")
+    early.start(str(work), os.environ)
+    store = Store(Store.discover(work, os.environ).repo, os.environ, "upstream")
+    monkeypatch.setattr(store, "fetch", refuse_to_fetch)
+    assert early.fetch(store) == git(origin, "rev-parse", "refs/notes/deploys").strip()
+
+
+def test_no_early_fetch_for_a_remote_the_clone_does_not_have(tmp_path: Path) -> None:
+    _origin, work = make_origin(tmp_path)
+    (work / "deploy-ledger.toml").write_text('remote = "upstream"\n')
+    early.start(str(work), os.environ)
+    store = Store(Store.discover(work, os.environ).repo, os.environ, "upstream")
+    with pytest.raises(ConfigError, match="'upstream' is not a remote of this clone"):
+        early.fetch(store)

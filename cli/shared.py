@@ -1,0 +1,34 @@
+"""What every command shares, without typer (so that ``decide`` can start without it): the
+repository option, the context, format checks and warnings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from ledger.errors import UsageError
+
+if TYPE_CHECKING:
+    from ledger.context import Context
+
+options = {"repo": "."}
+
+
+def ctx_for(now: str | None = None) -> Context:
+    """The context of the repository the command runs in (``-C``), at ``now`` if given."""
+    from ledger.context import Context
+
+    return Context(options["repo"], env=os.environ, now=now)
+
+
+def check_format(value: str, allowed: tuple[str, ...]) -> None:
+    """``UsageError`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise UsageError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def warn(lines: list[str]) -> None:
+    """Each line on stderr as a warning."""
+    for line in lines:
+        print(f"deploy-ledger: warning: {line}", file=sys.stderr)

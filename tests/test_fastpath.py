@@ -1,0 +1,93 @@
+"""``decide`` read without typer (``cli.fastpath``): the same command line means the same
+thing either way, and the CI step does not load typer."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer.main
+from helpers import Project, clean_env
+from typer._click import ClickException
+from typer.exceptions import Exit
+
+from cli import ci_commands, fastpath, verdict  # noqa: F401 - registers the commands
+from cli.app import app
+
+LINES = [
+    ["decide"],
+    ["decide", "--offline"],
+    ["decide", "--now", "2026-11-23T23:00", "--offline"],
+    ["decide", "--now=2026-11-23T23:00", "-q"],
+    ["decide", "--commit", "HEAD~1", "--event", "cron", "--branch", "main"],
+    ["decide", "--format", "json", "--quiet", "--commit=abc", "--commit", "def"],
+    ["decide", "--format=github"],
+    ["decide", "--format", "xml"],  # both read it; ``check_format`` refuses it after
+    ["decide", "--branch", "feature/x=y"],
+    # Not plain: typer reads them (and refuses most).
+    ["decide", "--help"],
+    ["decide", "--comit", "x"],
+    ["decide", "--commit"],
+    ["decide", "--commit", "--offline"],
+    ["decide", "--now="],
+    ["decide", "extra"],
+    ["decide", "--", "--offline"],
+    ["decide", "-qq"],
+    ["decide", "--offline=yes"],
+    ["-C", ".", "decide"],
+    ["decid"],
+    ["status"],
+    [],
+]
+
+
+def typer_reads(argv: list[str]) -> dict[str, Any] | None:
+    """The arguments typer passes to ``decide`` for ``argv``; None when it refuses it."""
+    group = typer.main.get_command(app)
+    try:
+        ctx = group.make_context("deploy-ledger", list(argv), resilient_parsing=False)
+        name, command, rest = group.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+        if name != "decide" or command is None:
+            return None
+        return dict(command.make_context(name, rest, parent=ctx).params)
+    except (ClickException, Exit):
+        return None
+
+
+@pytest.mark.parametrize("argv", LINES, ids=" ".join)
+def test_a_plain_command_line_means_what_it_means_to_typer(argv: list[str]) -> None:
+    fast = fastpath.parse(argv)
+    if fast is None:
+        return  # typer reads it, as it always did
+    defaults = {name: p.default for name, p in inspect.signature(verdict.decide).parameters.items()}
+    assert {**defaults, **fast} == typer_reads(argv)
+
+
+def test_the_usual_ci_command_lines_take_the_fast_path() -> None:
+    assert [fastpath.parse(argv) is not None for argv in LINES[:9]] == [True] * 9
+    assert [fastpath.parse(argv) for argv in LINES[9:]] == [None] * (len(LINES) - 9)
+
+
+CHECK = """
+import atexit, runpy, sys
+atexit.register(lambda: print("typer loaded:", "typer" in sys.modules, file=sys.stderr))
+sys.argv = ["deploy-ledger", *sys.argv[1:]]
+runpy.run_module("cli", run_name="__main__")
+"""
+
+
+def test_decide_runs_without_typer_and_prints_what_it_always_did(served: Project) -> None:
+    args = ["decide", "--now", "2026-11-23T23:00"]  # fetching from a git daemon
+    fast = subprocess.run([sys.executable, "-c", CHECK, *args], cwd=served.work,
+                          capture_output=True, text=True, env=clean_env())
+    assert "typer loaded: False" in fast.stderr
+    # The same question through typer (options before the command are never read fast).
+    slow = subprocess.run([sys.executable, "-c", CHECK, "-C", ".", *args], cwd=served.work,
+                          capture_output=True, text=True, env=clean_env())
+    assert "typer loaded: True" in slow.stderr
+    assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout)
+    assert fast.stdout.startswith("deploy-expensive\n")
+    assert fast.returncode == 0
