@@ -9,13 +9,13 @@ the key and what is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import ids
+from . import calendars, ids
 from .ci import EVENTS
 from .errors import ConfigError
 from .fingerprint import WorkKind
@@ -56,7 +56,8 @@ COMMENTS = {
     "busy": "Expensive work never starts inside these windows: \"DAYS HH:MM-HH:MM\"; DAYS is a "
             "day (mon),\n# a range (mon-fri), a list (sat,sun) or daily; an end before the start "
             "crosses midnight.",
-    "holidays": "Whole days on which no busy window starts, e.g. [\"2026-12-25\"].",
+    "holidays": "Whole days on which no busy window starts: dates and public holiday calendars,"
+                "\n# e.g. [\"2026-12-24\", \"US\", \"DE-BY\"] (a country, or country-subdivision).",
     "freeze": "No deploy at all, cheap or expensive, local time: "
               "[\"2026-12-24T00:00 .. 2026-12-27T00:00\"].",
     "min_quiet": "Expensive work starts only if at least this much quiet time is left.",
@@ -89,7 +90,7 @@ class Config:
     remote: str
     timezone: str
     busy: tuple[str, ...]
-    holidays: tuple[date, ...]
+    holidays: tuple[date | str, ...]  # dates and holiday calendars (``calendars``)
     freeze: tuple[tuple[datetime, datetime], ...]
     min_quiet: timedelta
     expensive_on: tuple[str, ...]
@@ -105,11 +106,12 @@ class Config:
 
     def rules(self) -> Rules:
         """The policy these settings describe."""
-        schedule = Schedule(self.zone, tuple(Window.parse(w) for w in self.busy),
-                            frozenset(self.holidays), (), self.min_quiet)
+        days = frozenset(d for d in self.holidays if isinstance(d, date))
+        codes = tuple(c for c in self.holidays if isinstance(c, str))
+        schedule = Schedule(self.zone, tuple(Window.parse(w) for w in self.busy), days, (),
+                            self.min_quiet, calendars=codes)
         freezes = tuple(schedule.wall_interval(a, b) for a, b in self.freeze)
-        return Rules(Schedule(schedule.zone, schedule.busy, schedule.holidays, freezes,
-                              schedule.min_quiet), self.branch, self.expensive_on)
+        return Rules(replace(schedule, freezes=freezes), self.branch, self.expensive_on)
 
 
 def _strings(value: object, what: str) -> tuple[str, ...]:
@@ -196,13 +198,16 @@ def _name(key: str, value: object) -> str:
     return value
 
 
-def _holidays(key: str, value: object) -> tuple[date, ...]:
-    days = []
-    for text in _strings(value, "a list of dates"):
-        try:
-            days.append(date.fromisoformat(text))
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date YYYY-MM-DD") from None
+def _holidays(key: str, value: object) -> tuple[date | str, ...]:
+    days: list[date | str] = []
+    for text in _strings(value, "a list of dates and holiday calendars"):
+        if text[:1].isdigit():
+            try:
+                days.append(date.fromisoformat(text))
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date YYYY-MM-DD") from None
+        else:
+            days.append(calendars.check(text))
     return tuple(days)
 
 

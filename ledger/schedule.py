@@ -115,12 +115,24 @@ class Schedule:
     freezes: tuple[Interval, ...] = ()
     min_quiet: timedelta = timedelta(hours=1)
     also: tuple[Schedule, ...] = ()  # schedules whose busy time counts too (``stricter``)
+    calendars: tuple[str, ...] = ()  # public holiday calendars (``calendars``), e.g. "US"
 
     def stricter(self, other: Schedule) -> Schedule:
         """Busy when either is, frozen when either is, the longer ``min_quiet``: each keeps its
         own zone and holidays, so a holiday counts only where both have it."""
         return Schedule(self.zone, self.busy, self.holidays, (*self.freezes, *other.freezes),
-                        max(self.min_quiet, other.min_quiet), (*self.also, other))
+                        max(self.min_quiet, other.min_quiet), (*self.also, other),
+                        self.calendars)
+
+    def is_holiday(self, day: date) -> bool:
+        """Whether ``day`` (a local date) is one of this schedule's holidays."""
+        if day in self.holidays:
+            return True
+        if not self.calendars:
+            return False
+        from . import calendars
+
+        return any(calendars.is_holiday(code, day) for code in self.calendars)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
@@ -138,7 +150,7 @@ class Schedule:
         raw: list[Interval] = []
         for offset in range(days + 2):
             day = first + timedelta(days=offset)
-            if day not in self.holidays:
+            if not self.is_holiday(day):
                 for window in self.busy:
                     raw += window.intervals(day, self.zone)
         for other in self.also:

@@ -1,0 +1,59 @@
+"""Public holiday calendars (the ``holidays`` package), named in ``holidays`` next to dates: a
+country (``"US"``, ``"NL"``) or a country and subdivision (``"DE-BY"``, ``"US-CA"``).
+
+The package is imported only when a configuration names a calendar: every other CI step starts
+without it. Calendars are data, not a clock: pure, like the schedule that asks them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from typing import Any
+
+CODE = re.compile(r"([A-Z]{2,3})(?:-([A-Z0-9]{1,4}))?\Z")
+
+
+def check(code: str) -> str:
+    """``code`` if the ``holidays`` package knows that calendar; ``ValueError`` otherwise."""
+    match = CODE.match(code)
+    if not match:
+        raise ValueError(f"{code!r} is neither a date YYYY-MM-DD nor a holiday calendar like "
+                         "\"US\" or \"DE-BY\"")
+    country, subdivision = match.groups()
+    known = _supported()
+    if country not in known:
+        raise ValueError(f"unknown holiday calendar {code!r} (no country {country!r} in the "
+                         "holidays package)")
+    if subdivision is not None and subdivision not in known[country]:
+        raise ValueError(f"unknown holiday calendar {code!r} ({country} has no subdivision "
+                         f"{subdivision!r}; known: {', '.join(known[country]) or 'none'})")
+    return code
+
+
+def is_holiday(code: str, day: date) -> bool:
+    """Whether ``day`` is a public holiday in the calendar ``code`` (checked by ``check``)."""
+    return day in _calendar(code)
+
+
+def name(code: str, day: date) -> str | None:
+    """The holiday's name on ``day`` in calendar ``code``, if it is one."""
+    found = _calendar(code).get(day)
+    return str(found) if found is not None else None
+
+
+@cache
+def _supported() -> dict[str, list[str]]:
+    import holidays
+
+    return {country: list(subdivisions)
+            for country, subdivisions in holidays.list_supported_countries().items()}
+
+
+@cache
+def _calendar(code: str) -> Any:
+    import holidays
+
+    country, _, subdivision = code.partition("-")
+    return holidays.country_holidays(country, subdiv=subdivision or None)
