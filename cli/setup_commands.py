@@ -1,11 +1,11 @@
-"""Setting up: ``init``, ``keygen``, ``demo``."""
+"""Setting up: ``init``, ``keygen``, ``schedule``, ``demo``."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -18,9 +18,6 @@ from cli.app import (
 )
 from cli.errors import out
 from ledger.errors import UsageError
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()
@@ -124,3 +121,29 @@ def doctor(fix: Annotated[bool, typer.Option(
     out("\n".join(render.doctor_lines(findings)))
     if not all(f.ok for f in findings):
         raise SystemExit(1)
+
+
+@app.command()
+def schedule(provider: Annotated[str, typer.Option(
+        "--provider", help="travis, github or gitlab.")],
+             delay: Annotated[str, typer.Option(
+                 "--delay", help="How long after a quiet window opens the build starts "
+                                 "(time for the day's last builds to finish).")] = "1h",
+             now: Now = None) -> None:
+    """Print the cron schedule (UTC, as the CI reads it) that starts a build shortly after each
+    quiet window opens, right across DST changes: one line per UTC offset of the configured
+    zone, each for the months it is in force, with a comment saying what it is for."""
+    from cli.app import check_format, ctx_for
+    from ledger import cron
+    from ledger.timefmt import parse_duration
+
+    check_format(provider, ("travis", "github", "gitlab"), "--provider")
+    try:
+        after = parse_duration(delay)
+    except ValueError as exc:
+        raise UsageError(f"--delay: {exc}") from None
+    ctx = ctx_for(now)
+    rules, year = ctx.config.rules(), ctx.clock().year
+    lines = cron.lines(rules.schedule, after, year)
+    daily = cron.daily_utc(rules.schedule, after, year)
+    out("\n".join(render.schedule_lines(provider, lines, daily, ctx.config.branch[0], year)))

@@ -22,10 +22,10 @@ def ctx_for(now: str | None = None) -> Context:
     return Context(options["repo"], env=os.environ, now=now)
 
 
-def check_format(value: str, allowed: tuple[str, ...]) -> None:
-    """``UsageError`` unless ``value`` is one of ``allowed``."""
+def check_format(value: str, allowed: tuple[str, ...], option: str = "--format") -> None:
+    """``UsageError`` unless ``value`` (of ``option``) is one of ``allowed``."""
     if value not in allowed:
-        raise UsageError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
+        raise UsageError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
 
 
 def warn(lines: list[str]) -> None:
