@@ -83,7 +83,7 @@ class Grower:
 
     def grow(self, builds: int, deploy_every: int) -> None:
         from ledger.events import Author, Build, Deployed
-        from ledger.fold import fold
+        from ledger.fold import fold_targets
         from ledger.publish import Draft
         from ledger.replay import Loaded
         from ledger.store import NOTES_REF
@@ -104,7 +104,8 @@ class Grower:
             tip, events = self.writer.build(self.loaded, drafts, now)
             verified = [self.writer._as_read(self.loaded, e, now) for e in events]
             marked = "deploy-ledger-checkpoint:" in store.commit_info(tip)[0]
-            self.loaded = Loaded(tip, fold(verified, self.loaded.state), self.loaded.trust,
+            self.loaded = Loaded(tip, fold_targets(verified, self.loaded.targets),
+                                 self.loaded.trust,
                                  since_checkpoint=0 if marked else
                                  self.loaded.since_checkpoint + 1,
                                  events=self.loaded.events + len(events))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .events import DEPLOYS, Event, Trust
-from .fold import State, fold
+from .fold import Targets, fold_targets
 from .notes import EventLine, classify
 from .signing import Signer
 from .timefmt import compact
@@ -50,12 +50,12 @@ class Parsed:
 class Checkpoint:
     """What a usable checkpoint gives a reader."""
 
-    state: State
+    state: Targets
     trust: TrustState
     events: int  # verified events in the ledger up to the checkpoint
 
 
-def encode(tree: str, state: State, trust: TrustState, events: int, ledger: str | None,
+def encode(tree: str, state: Targets, trust: TrustState, events: int, ledger: str | None,
            signer: Signer, now: datetime, archived: int = 0, *, parents: Sequence[str]) -> str:
     """The signed checkpoint block for ``state`` (deploy rights), bound to notes tree ``tree``
     and to the notes commit's ``parents``; ``archived``: how many notes this commit drops from
@@ -127,7 +127,7 @@ def read(parsed: Parsed, tree: str, parents: Sequence[str], anchor: Anchor, now:
         clock, count = int(fields.get("clock", "0")), int(fields.get("events", "-1"))
     except ValueError:
         return None
-    state = fold(verified)
+    state = fold_targets(verified)
     state.clock = max(state.clock, clock)
     return Checkpoint(state, trust, count if count >= 0 else clock)
 

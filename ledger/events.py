@@ -12,6 +12,7 @@ signed and what the event id is computed from.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from .codec import (
     EventRef,
     Kind,
     Kinds,
+    Seconds,
     SignerLines,
     Text,
     Time,
@@ -32,12 +34,15 @@ from .codec import (
     decode_fields,
     encode_fields,
     read_time,
+    version_of,
 )
 from .errors import FormatError, UnknownEventType, VersionError
 from .timefmt import stamp
 from .tomlline import Value, decode_table, encode_table
 
-FORMAT_VERSION = 2  # the newest version this code reads and writes (1: ledgers without identity)
+FORMAT_VERSION = 3  # the newest version this code reads (1: ledgers without identity)
+WRITES = 2  # what it writes when an event uses nothing newer (§2.7: older readers read it)
+TARGET = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
 MAX_CLOCK = 2**53
 
 BUILDS, DEPLOYS, PEOPLE, RIGHTS = ids.BUILDS, ids.DEPLOYS, ids.PEOPLE, ids.RIGHTS
@@ -97,6 +102,7 @@ class Deployed(Body):
     ops: Kinds
     work: Work
     claim: EventRef = ""
+    took: Seconds = field(default_factory=dict)  # format 3: how long each kind's work ran
 
 
 @event_type("failed", DEPLOYS)
@@ -107,6 +113,7 @@ class Failed(Body):
     ops: Kinds
     reason: Text
     claim: EventRef = ""
+    took: Seconds = field(default_factory=dict)  # format 3: how long each kind's work ran
 
 
 @event_type("hold", PEOPLE)
@@ -187,8 +194,9 @@ class Event:
     by: Author
     payload: str = field(repr=False)
     sig: str | None = field(default=None, repr=False, compare=False)
-    version: int = FORMAT_VERSION
+    version: int = WRITES
     ledger: str | None = None  # the ledger's identity (format 2; "" in a root trust event)
+    target: str = ""  # the deploy target (format 3); "": every target
 
     @property
     def type(self) -> str:
@@ -216,7 +224,7 @@ class Event:
     def with_sig(self, sig: str) -> Event:
         """This event carrying signature ``sig`` (over ``payload``)."""
         return Event(self.body, self.clock, self.time, self.commit, self.by, self.payload, sig,
-                     self.version, self.ledger)
+                     self.version, self.ledger, self.target)
 
     @property
     def is_root(self) -> bool:
@@ -225,23 +233,30 @@ class Event:
 
 
 def new_event(body: Body, *, clock: int, time: datetime, commit: str, by: Author,
-              ledger: str | None = None) -> Event:
+              ledger: str | None = None, target: str = "") -> Event:
     """An unsigned event with its canonical payload: format 2 naming ``ledger`` (``""`` for a
-    root trust event), or format 1 when the ledger has no identity (``None``)."""
+    root trust event), format 3 when it names a ``target`` or has a format 3 field, or format 1
+    when the ledger has no identity (``None``: no target, no format 3 fields)."""
     if not 1 <= clock <= MAX_CLOCK:
         raise FormatError(f"clock {clock} out of range")
     if not ids.is_object_id(commit):
         raise FormatError(f"bad commit id {commit[:64]!r}")
+    if target and not TARGET.match(target):
+        raise FormatError(f"bad target name {target[:64]!r}")
     if ledger is None:
+        if target or version_of(body) > 1:
+            raise FormatError("targets and durations need a ledger with an identity (`init`)")
         version, by = 1, Author(by.provider, by.build, by.url, by.human)
         head: dict[str, Value] = {"commit": commit}
     else:
-        version, head = FORMAT_VERSION, {"commit": commit, "ledger": ledger}
+        version = max(WRITES, version_of(body), 3 if target else 1)
+        head = {"commit": commit, "ledger": ledger, **({"target": target} if target else {})}
     values: dict[str, Value] = {
         "v": version, "type": body.TYPE, "clock": clock, "time": stamp(time), **head,
         "by": encode_fields(by, omit_empty=True), **encode_fields(body)}
     moment = time.astimezone(timezone.utc).replace(microsecond=0)
-    return Event(body, clock, moment, commit, by, encode_table(values), None, version, ledger)
+    return Event(body, clock, moment, commit, by, encode_table(values), None, version, ledger,
+                 target)
 
 
 def decode_payload(payload: str, sig: str | None = None) -> Event:
@@ -272,13 +287,17 @@ def decode_payload(payload: str, sig: str | None = None) -> Event:
         moment = read_time(values.get("time"))
     except ValueError:
         raise FormatError(f"field 'time' must be {TIME.what}") from None
-    envelope = ("v", "type", "clock", "time", "commit", "by", *(("ledger",) if version > 1 else ()))
+    envelope = ("v", "type", "clock", "time", "commit", "by", *(("ledger",) if version > 1 else ()),
+                *(("target",) if version > 2 else ()))
     ledger = _ledger(values, version)
     if ledger == "" and cls is not Trust:
         raise FormatError("only a root trust event has an empty 'ledger'")
+    target = values.get("target", "")
+    if not isinstance(target, str) or (target and not TARGET.match(target)):
+        raise FormatError("field 'target' must be a target name")
     rest = {k: v for k, v in values.items() if k not in envelope}
-    return Event(decode_fields(cls, rest), clock, moment, str(commit),
-                 decode_fields(Author, by), payload, sig, version, ledger)
+    return Event(decode_fields(cls, rest, version), clock, moment, str(commit),
+                 decode_fields(Author, by), payload, sig, version, ledger, target)
 
 
 def _ledger(values: dict[str, object], version: int) -> str | None:

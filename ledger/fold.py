@@ -11,7 +11,7 @@ verify must change nothing. Adding an event type means adding its rule to ``Stat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ def _later(new: Event, old: Event | None) -> bool:
 # Fingerprints per kind whose builds since live are kept (LEDGER.md §4): two would do to answer
 # "pending?" (at most one equals live's); more keep "pending since" exact through churn.
 KEEP_FINGERPRINTS = 8
+KEEP_RUNS = 20  # recorded run times per kind that estimates use (LEDGER.md §8.4)
 
 
 def _key(event: Event) -> tuple[int, str]:
@@ -66,11 +67,14 @@ class State:
     ends: dict[str, Event] = field(default_factory=dict)
     approvals: dict[str, Event] = field(default_factory=dict)
     failed: Event | None = None
+    # Per kind, the latest deployed/failed events that say how long its work ran.
+    runs: dict[str, dict[str, Event]] = field(default_factory=dict)
 
     def copy(self) -> State:
         """An independent copy (every table copied, so applying to it leaves this one alone)."""
         tables: dict[str, Any] = {f.name: dict(v) for f in fields(self)
                                   if isinstance(v := getattr(self, f.name), dict)}
+        tables["runs"] = {kind: dict(events) for kind, events in self.runs.items()}
         return replace(self, **tables)
 
     def apply(self, verified: Verified) -> None:
@@ -86,6 +90,7 @@ class State:
             if _later(event, self.failed):
                 self.failed = event
             self._end(event, body.claim)
+            self._ran(event, body.took)
         elif isinstance(body, Require):
             if _unseen(event, self.kind_deploys.get(body.kind)):
                 self.requires[event.id] = event
@@ -130,6 +135,14 @@ class State:
                             and not _unseen(r, event))
                 }
         self._end(event, body.claim)
+        self._ran(event, body.took)
+
+    def _ran(self, event: Event, took: Mapping[str, int]) -> None:
+        for kind in took:
+            runs = self.runs.setdefault(kind, {})
+            runs[event.id] = event
+            if len(runs) > KEEP_RUNS:  # the longest ago goes: the newest KEEP_RUNS stay
+                del runs[min(runs.values(), key=_key).id]
 
     def _end(self, event: Event, claim_id: str) -> None:
         # Only an end later than the claim it names counts (it must have read the claim).
@@ -184,6 +197,11 @@ class State:
                       if name == kind and fp != live_fingerprint]
         return min(candidates, key=_key) if candidates else None
 
+    def run_times(self, kind: str) -> list[int]:
+        """How long ``kind``'s work ran, in seconds, in its latest recorded runs, oldest first."""
+        events = sorted(self.runs.get(kind, {}).values(), key=_key)
+        return [int(getattr(e.body, "took", {})[kind]) for e in events]
+
     def retained(self) -> list[Event]:
         """The events that still matter: folding them gives this state, and so does folding them
         with anything else this state has already absorbed. A checkpoint stores these."""
@@ -191,9 +209,55 @@ class State:
         singles = (self.live, self.release, self.claim, self.failed)
         groups = (self.kind_deploys, self.requires, self.holds, self.ends, self.approvals)
         builds = (e for pair in self.builds.values() for e in pair)
+        runs = (e for events in self.runs.values() for e in events.values())
         for event in [*(e for e in singles if e), *(e for g in groups for e in g.values()),
-                      *builds]:
+                      *builds, *runs]:
             events[event.id] = event
+        return sorted(events.values(), key=lambda e: e.order)
+
+
+@dataclass
+class Targets:
+    """One state per deploy target (LEDGER.md §8.5). An event naming a target folds into that
+    target's state only; one naming none (builds, and everything in a ledger without targets)
+    into every target's and into ``base``, which a target first named later starts from. So each
+    target's state is the fold of its own events and the untargeted ones, in any order."""
+
+    base: State = field(default_factory=State)
+    named: dict[str, State] = field(default_factory=dict)
+    clock: int = 0  # the highest clock of any event, whatever its target
+
+    def copy(self) -> Targets:
+        """An independent copy."""
+        return Targets(self.base.copy(), {k: s.copy() for k, s in self.named.items()}, self.clock)
+
+    def apply(self, verified: Verified) -> None:
+        """Fold one verified event into the states it concerns."""
+        target = verified.event.target
+        self.clock = max(self.clock, verified.event.clock)
+        if target:
+            self.state(target).apply(verified)
+            return
+        self.base.apply(verified)
+        for state in self.named.values():
+            state.apply(verified)
+
+    def state(self, target: str) -> State:
+        """The state of ``target`` ("": the untargeted events alone)."""
+        if not target:
+            return self.base
+        if target not in self.named:
+            self.named[target] = self.base.copy()
+        return self.named[target]
+
+    def each(self) -> Iterator[tuple[str, State]]:
+        """Every state: the base first, then the named targets in name order."""
+        yield "", self.base
+        yield from sorted(self.named.items())
+
+    def retained(self) -> list[Event]:
+        """What still matters for any target (a checkpoint stores these)."""
+        events = {e.id: e for _name, state in self.each() for e in state.retained()}
         return sorted(events.values(), key=lambda e: e.order)
 
 
@@ -219,3 +283,11 @@ def fold(events: Iterable[Verified], base: State | None = None) -> State:
     for verified in events:
         state.apply(verified)
     return state
+
+
+def fold_targets(events: Iterable[Verified], base: Targets | None = None) -> Targets:
+    """Replay verified ``events`` on a copy of ``base`` (or no targets yet), per target."""
+    targets = base.copy() if base is not None else Targets()
+    for verified in events:
+        targets.apply(verified)
+    return targets

@@ -18,7 +18,7 @@ from datetime import datetime
 from . import checkpoint, early
 from .errors import PushRejected, RemoteError, SigningKeyError, UsageError
 from .events import DEPLOYS, PEOPLE, Author, Body, Event, Trust, new_event
-from .fold import fold
+from .fold import fold_targets
 from .notes import MAX_LINE, MAX_WRITTEN_NOTE, EventLine, classify, render
 from .replay import Loaded, Reader
 from .signing import Signer
@@ -39,6 +39,7 @@ class Draft:
     body: Body
     commit: str
     by: Author
+    target: str = ""  # the deploy target it is for ("": every target, or the only one)
 
 
 class Writer:
@@ -61,7 +62,7 @@ class Writer:
         for draft in drafts:
             clock += 1
             event = new_event(draft.body, clock=clock, time=now, commit=draft.commit,
-                              by=draft.by, ledger=ledger)
+                              by=draft.by, ledger=ledger, target=draft.target)
             rights = event.rights if ledger else None
             event = event.with_sig(self.signer.sign(event.payload.encode("utf-8"), rights))
             size = len(event.line().encode("utf-8"))
@@ -75,7 +76,7 @@ class Writer:
               ) -> tuple[str, list[Event]]:
         """Write (but do not publish) a notes commit appending ``drafts`` to ``loaded``; lines
         an earlier commit removed go back into their notes on the way."""
-        events = self._sign(drafts, loaded.state.clock, now)
+        events = self._sign(drafts, loaded.targets.clock, now)
         verified = [self._as_read(loaded, event, now) for event in events]
         additions: dict[str, set[str]] = {obj: set(lines) for obj, lines in loaded.missing.items()}
         for event in events:
@@ -95,7 +96,7 @@ class Writer:
         # A checkpoint needs deploy rights (it vouches that nothing else matters): a writer
         # whose key has none writes none, rather than one readers would ignore.
         assert self.signer is not None and loaded.trust is not None
-        state = fold(verified, loaded.state)
+        state = fold_targets(verified, loaded.targets)
         retained = [*loaded.trust.chain, *state.retained()]
         tree = self._keep_retained(tree, retained)
         tree, archived = self._archive(loaded.tip, tree, {e.commit for e in retained})
@@ -179,7 +180,7 @@ class Writer:
         event (``root``, signed with people rights) and, for a format 1 ledger, its state
         re-stated in format 2 (``restated``). Returns the commit and the root; moves no ref."""
         assert self.signer is not None and isinstance(root.body, Trust)
-        clock = loaded.state.clock + 1
+        clock = loaded.targets.clock + 1
         event = new_event(root.body, clock=clock, time=now, commit=root.commit, by=root.by,
                           ledger="")
         event = event.with_sig(self.signer.sign(event.payload.encode(), PEOPLE))
@@ -189,7 +190,7 @@ class Writer:
             reason = rejected[0].reason if rejected else "it does not verify"
             raise SigningKeyError(f"the root trust event would not count: {reason}")
         later = Writer(Reader(self.store, anchor), self.signer)
-        born = Loaded(loaded.tip, loaded.state.copy(), trust, events=1)
+        born = Loaded(loaded.tip, loaded.targets.copy(), trust, events=1)
         events = later._sign(restated, clock, now)
         for item in events:
             later._as_read(born, item, now)

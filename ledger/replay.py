@@ -19,7 +19,7 @@ from datetime import datetime
 from . import batch, checkpoint
 from .errors import HistoryCut
 from .events import Event, Trust
-from .fold import State
+from .fold import State, Targets
 from .history import Found, Lines, Problem, Removal, Seen, beyond, bounded, signed_within
 from .notes import MAX_NOTE, EventLine, NotAnEvent, classify
 from .signing import Check
@@ -37,7 +37,7 @@ class Loaded:
     root is missing or does not verify; ``roots`` are the identities found in what was read."""
 
     tip: str | None
-    state: State
+    targets: Targets
     trust: TrustState | None = None
     roots: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
@@ -51,6 +51,12 @@ class Loaded:
     archived: int = 0  # notes an archive (or a merge taking one) dropped, by right
     superseded: int = 0  # format 1 events from before the identity (re-stated by init)
     distrust: str = ""  # why there is no trust, when it is not a missing root (a forked chain)
+    target: str = ""  # the deploy target ``state`` is of
+
+    @property
+    def state(self) -> State:
+        """The state of the target this ledger was read for (LEDGER.md §8.5)."""
+        return self.targets.state(self.target)
 
 
 def _is_trust(item: Found) -> bool:
@@ -72,9 +78,10 @@ class Reader:
     """Reads (and verifies) the ledger of one repository; ``anchor`` says where trust comes
     from."""
 
-    def __init__(self, store: Store, anchor: Anchor) -> None:
+    def __init__(self, store: Store, anchor: Anchor, target: str = "") -> None:
         self.store = store
         self.anchor = anchor
+        self.target = target  # whose state ``Loaded.state`` is
         self._lines = Lines(store)  # objects never change: shared by every load
         self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
         self._archives: dict[str, bool] = {}  # notes commit -> it is an authorized archive
@@ -97,9 +104,11 @@ class Reader:
               ) -> Loaded:
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
-            return Loaded(None, State(), None if self.anchor.ledger else from_file(self.anchor))
+            return Loaded(None, Targets(), None if self.anchor.ledger else from_file(self.anchor),
+                          target=self.target)
         base = None if full else self._find_checkpoint(head, now)
-        loaded = Loaded(head, base.checkpoint.state.copy() if base else State())
+        loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
+                        target=self.target)
         found = self._collect(loaded, head, base.commit if base else None)
         if base is not None:
             loaded.since_checkpoint = base.depth
@@ -166,7 +175,7 @@ class Reader:
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
-        return bounded(found, history, loaded.state.clock)
+        return bounded(found, history, loaded.targets.clock)
 
     def _archive(self, commit: str, message: str, tree: str, parents: list[str]) -> bool:
         # A checkpoint marked `archived=` may drop whole notes (LEDGER.md §5.1): judged at its
@@ -213,12 +222,13 @@ class Reader:
                     others.append((item, line, event))
         self._resolve(loaded, trusts, base, now, seen)
         if loaded.trust is not None:  # trust events are events: later ones get later clocks
-            loaded.state.clock = max([loaded.state.clock, *(e.clock for e in loaded.trust.chain)])
+            loaded.targets.clock = max([loaded.targets.clock,
+                                        *(e.clock for e in loaded.trust.chain)])
         root = trusts.get(self.anchor.ledger or "")
         verified = self._verify(loaded, others, now, seen, root[0].commit if root else None)
         loaded.events = (base.checkpoint.events if base else 0) + len(verified) + len(trusts)
         for good in verified:
-            loaded.state.apply(good)
+            loaded.targets.apply(good)
         loaded.problems.sort(key=lambda p: (p.commit, p.line))
         if keep != 0:
             ordered = heapq.nlargest(len(seen) if keep is None else keep, seen,

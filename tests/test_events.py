@@ -118,7 +118,7 @@ def _payload_with(edit: str, replacement: str, body: Body = Hold("x")) -> str:
 
 def test_version_is_checked_before_anything_else() -> None:
     with pytest.raises(VersionError, match="upgrade deploy-ledger to read this ledger"):
-        decode_payload(_payload_with("v = 1, type = \"hold\"", "v = 3, type = \"teleport\""))
+        decode_payload(_payload_with("v = 1, type = \"hold\"", "v = 4, type = \"teleport\""))
 
 
 def test_format_2_names_the_ledger_and_the_job() -> None:

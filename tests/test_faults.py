@@ -94,14 +94,14 @@ def append_note(project: Project, line: str) -> None:
 
 
 def test_a_verified_event_of_a_newer_format_fails_closed(project: Project) -> None:
-    append_note(project, _signed(project, ("v = 2", "v = 3"), sign=True))
+    append_note(project, _signed(project, ("v = 2", "v = 4"), sign=True))
     result = decide_at_night(project)
-    assert_fails_closed(result, "format version 3", "upgrade deploy-ledger to read this ledger")
+    assert_fails_closed(result, "format version 4", "upgrade deploy-ledger to read this ledger")
 
 
 @pytest.mark.parametrize(("edit", "sign"), [
-    (("v = 2", "v = 3"), False),  # a newer format, but nobody trusted wrote it
-    (("v = 2", "v = 3"), "build"),  # a newer format signed by a build key: any branch has one
+    (("v = 2", "v = 4"), False),  # a newer format, but nobody trusted wrote it
+    (("v = 2", "v = 4"), "build"),  # a newer format signed by a build key: any branch has one
     (('type = "hold"', 'type = "teleport"'), True),  # a type format 2 does not have
     (('reason = "x"', 'reason = "x", colour = "red"'), True),
 ])

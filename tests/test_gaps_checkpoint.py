@@ -12,7 +12,7 @@ from helpers import HMAC_ANCHOR, HMAC_ENV, KEY_ENV, Keys, trusted
 
 from ledger.checkpoint import HEAD, SIG, Parsed, _valid_at, encode, parse, read
 from ledger.events import DEPLOYS, PEOPLE, Author, Event, Hold, Trust, new_event
-from ledger.fold import fold
+from ledger.fold import fold_targets
 from ledger.notes import EventLine, classify
 from ledger.signing import HmacSigner, SshSigner
 from ledger.trust import Anchor, TrustState, from_file, resolve
@@ -40,7 +40,7 @@ def signed_block(header: str, *lines: str) -> str:
 
 
 def test_header_text_inside_an_event_line_does_not_confuse_parse() -> None:
-    state = fold(trusted(hold(f"quoting {HEAD}2 tree=x")))
+    state = fold_targets(trusted(hold(f"quoting {HEAD}2 tree=x")))
     message = "deploy-ledger: hold\n\n" + encode(TREE, state, TRUST, 1, None, SIGNER, T, parents=[])
     parsed = parse(message)
     assert parsed is not None and parsed.fields["tree"] == TREE
@@ -49,12 +49,12 @@ def test_header_text_inside_an_event_line_does_not_confuse_parse() -> None:
 
 
 def test_a_block_at_the_start_of_the_message_parses() -> None:
-    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T, parents=[])
+    block = encode(TREE, fold_targets(trusted(hold("x"))), TRUST, 1, None, SIGNER, T, parents=[])
     assert block.startswith(HEAD) and parse(block) is not None
 
 
 def test_only_known_versions_are_read() -> None:
-    block = encode(TREE, fold(trusted(hold("x"))), TRUST, 1, None, SIGNER, T, parents=[])
+    block = encode(TREE, fold_targets(trusted(hold("x"))), TRUST, 1, None, SIGNER, T, parents=[])
     assert block.startswith(f"{HEAD}1 ")
     assert parse(block.replace(f"{HEAD}1 ", f"{HEAD}3 ", 1)) is None
     two = parse(block.replace(f"{HEAD}1 ", f"{HEAD}2 ", 1))
@@ -100,7 +100,7 @@ def test_a_checkpoint_carries_and_checks_its_validity(tmp_path: Path, keys: Keys
                            'valid-before="20261201Z"')
     anchor = keys.anchor(tmp_path, text=allowed)
     signer = SshSigner(os.environ, KEY_ENV)
-    block = encode(TREE, fold([]), from_file(anchor), 0, None, signer, T, parents=[])
+    block = encode(TREE, fold_targets([]), from_file(anchor), 0, None, signer, T, parents=[])
     assert "valid=20261101T000000Z..20261201T000000Z" in block.split("\n", 1)[0]
     parsed = parse(block)
     assert parsed is not None
@@ -114,7 +114,7 @@ def test_a_checkpoint_is_not_used_once_any_key_s_validity_changes(tmp_path: Path
     # the checkpoint (which vouches for it) is not used past its `valid` interval.
     other = Keys("builds@x").allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
     anchor = keys.anchor(tmp_path, text=keys.allowed('namespaces="deploy-ledger"') + other)
-    block = encode(TREE, fold([]), from_file(anchor), 0, None, SshSigner(os.environ, KEY_ENV), T,
+    block = encode(TREE, fold_targets([]), from_file(anchor), 0, None, SshSigner(os.environ, KEY_ENV), T,
                    parents=[])
     parsed = parse(block)
     assert parsed is not None
@@ -123,14 +123,14 @@ def test_a_checkpoint_is_not_used_once_any_key_s_validity_changes(tmp_path: Path
 
 
 def test_every_retained_line_must_be_in_the_notes() -> None:
-    state = fold(trusted(hold("x")))
+    state = fold_targets(trusted(hold("x")))
     parsed = parse(encode(TREE, state, TRUST, 1, None, SIGNER, T, parents=[]))
     assert parsed is not None
     assert read(parsed, TREE, [], HMAC_ANCHOR, T, lambda _e, _l: False) is None
 
 
 def test_the_header_clock_and_event_count_may_be_absent() -> None:
-    state = fold(trusted(hold("x", clock=3)))
+    state = fold_targets(trusted(hold("x", clock=3)))
     state.clock = 9
     parsed = parse(encode(TREE, state, TRUST, 7, None, SIGNER, T, parents=[]))
     assert parsed is not None
@@ -173,7 +173,7 @@ def test_a_version_2_checkpoint_names_its_ledger_and_needs_deploy_rights(keys: K
     assert isinstance(line, EventLine)
     verified = check_line(C1, line, trust, ledger, T).verified
     assert verified is not None
-    state = fold([verified])
+    state = fold_targets([verified])
     block = encode(TREE, state, trust, 2, ledger, signer, T, parents=[])
     assert block.startswith(f"{HEAD}2 tree={TREE} parents=- ledger={ledger} trust={trust.digest} ")
     parsed = parse(block)

@@ -122,7 +122,7 @@ def test_vouched_keeps_the_checkpoint_signer() -> None:
 
 
 def _newer_line(sign: bool = True) -> tuple[str, str]:
-    payload = EVENT.payload.replace("v = 1,", "v = 3,")
+    payload = EVENT.payload.replace("v = 1,", "v = 4,")
     signer = HmacSigner(HMAC_ENV, "TEST_HMAC")
     sig = signer.sign(payload.encode(), None) if sign else "hmac:" + signer.key_id + ":00"
     return (f'event.0000000005-{payload_id(payload)} = {payload[:-2]}, sig = "{sig}" }}',
@@ -142,7 +142,7 @@ def test_a_newer_verified_event_names_its_signer_and_is_not_ok() -> None:
 def test_a_newer_event_is_checked_at_now_under_ssh_trust(keys: Keys) -> None:
     # The version branch verifies with the reader's time: a key with a validity window
     # needs it (valid_at compares against it).
-    payload = EVENT.payload.replace("v = 1,", "v = 3,")
+    payload = EVENT.payload.replace("v = 1,", "v = 4,")
     sig = SshSigner(os.environ, KEY_ENV).sign(payload.encode(), PEOPLE)
     line = f'event.0000000005-{payload_id(payload)} = {payload[:-2]}, sig = "{sig}" }}'
     allowed = keys.allowed('namespaces="deploy-ledger.*",valid-before="20270101Z"')

@@ -64,7 +64,7 @@ def test_malformed_and_newer() -> None:
     malformed = check(EVENT.line().replace('reason = "x"', "reason = 7"))
     assert malformed.check.reason == "malformed event: field 'reason' must be a string"
     newer = hmac_signed(new_event(Hold("x"), clock=5, time=T, commit=C1, by=Author(human="h")))
-    payload = newer.payload.replace("v = 1,", "v = 3,")
+    payload = newer.payload.replace("v = 1,", "v = 4,")
     from ledger.events import payload_id
     from ledger.signing import HmacSigner
 

@@ -99,6 +99,9 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
     loaded = ctx.read(now, fetch=not offline, full=True)
     # A checkpoint is vouched for by a deploy key: check that it says what the history says.
     quick = ctx.read(now, fetch=not offline)
-    audit = differences(loaded.state, quick.state) if quick.trust is not None else []
+    names = sorted({name for name, _s in [*loaded.targets.each(), *quick.targets.each()]})
+    audit = ([line for name in names for line in differences(
+        loaded.targets.state(name), quick.targets.state(name))]
+        if quick.trust is not None else [])
     return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
                   loaded.superseded, audit)
