@@ -19,7 +19,6 @@ from ledger.events import (
     Build,
     Claim,
     Deployed,
-    Event,
     Failed,
     Hold,
     Release,
@@ -126,7 +125,8 @@ def summary(state: State) -> tuple[object, ...]:
             state.run_times("migrate"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(steps(), max_size=14), st.randoms())
 def test_each_target_is_the_fold_of_its_own_and_the_untargeted_events(
         book: tuple[Anchor, TrustState, SshSigner], plan: list[tuple[int, int, int, str, int]],

@@ -114,8 +114,8 @@ def test_a_checkpoint_is_not_used_once_any_key_s_validity_changes(tmp_path: Path
     # the checkpoint (which vouches for it) is not used past its `valid` interval.
     other = Keys("builds@x").allowed('namespaces="deploy-ledger",valid-before="20261201Z"')
     anchor = keys.anchor(tmp_path, text=keys.allowed('namespaces="deploy-ledger"') + other)
-    block = encode(TREE, fold_targets([]), from_file(anchor), 0, None, SshSigner(os.environ, KEY_ENV), T,
-                   parents=[])
+    block = encode(TREE, fold_targets([]), from_file(anchor), 0, None,
+                   SshSigner(os.environ, KEY_ENV), T, parents=[])
     parsed = parse(block)
     assert parsed is not None
     assert read(parsed, TREE, [], anchor, T, everywhere) is not None
