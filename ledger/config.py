@@ -66,7 +66,8 @@ COMMENTS = {
     "publish_timeout": "How long a deploy's record keeps trying to reach the remote.",
     "ledger": "This repository's ledger: the id of its root trust event (`init` sets it).",
     "work": "One table per kind of expensive work: gitignore-style globs over the commit's "
-            "files, and the\n# command `deploy-ledger run` runs for it (optional).",
+            "files, the\n# command `deploy-ledger run` runs for it (optional), and how long it "
+            "takes (optional,\n# e.g. duration = \"3h\"; recorded runs refine it).",
     "signing": "How events are signed: \"ssh\" (Ed25519, allowed_signers) or \"hmac\" "
                "(shared secret).",
 }
@@ -145,7 +146,7 @@ def _work(value: object) -> dict[str, WorkKind]:
             raise ValueError(f"kind {name!r} must be lowercase letters, digits, - or _")
         if not isinstance(table, dict):
             raise ValueError(f"[work.{name}] must be a table")
-        extra = set(table) - {"paths", "run"}
+        extra = set(table) - {"paths", "run", "duration"}
         if extra:
             raise ValueError(f"[work.{name}] has unknown key {sorted(extra)[0]!r}")
         paths = _strings(table.get("paths"), f"work.{name}.paths: a list of globs")
@@ -156,7 +157,9 @@ def _work(value: object) -> dict[str, WorkKind]:
         if run is not None and not isinstance(run, str):
             raise ValueError(f"work.{name}.run must be a string")
         PathMatcher(paths)
-        kinds[name] = WorkKind(name, paths, run)
+        took = table.get("duration")
+        duration = _duration(f"work.{name}.duration", took) if took is not None else None
+        kinds[name] = WorkKind(name, paths, run, duration=duration)
     return kinds
 
 

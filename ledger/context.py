@@ -15,9 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config as config_mod
-from . import early
+from . import durations, early
 from . import policy as policy_mod
 from .ci import EVENTS, CiBuild, detect
+from .durations import Estimate
 from .errors import (
     ConfigError,
     IdentityError,
@@ -263,7 +264,16 @@ class Context:
                 f"{live[:12]} from {DEEPEN[-1]} commits of history: not deploying it",), None,
                 live)
         return decide(state, facts, situation.pending, situation.policy.rules, situation.now,
-                      behind_live=behind)
+                      behind_live=behind, estimates=self.estimates(situation))
+
+    def estimates(self, situation: Situation) -> tuple[Estimate, ...]:
+        """How long the pending kinds' work will take (LEDGER.md §8.4)."""
+        state, work = situation.loaded.state, situation.policy.work
+        kinds = [p.kind for p in situation.pending]
+        return durations.estimates(
+            kinds, {k: state.run_times(k) for k in kinds},
+            {k: work[k].duration if k in work else None for k in kinds},
+            situation.policy.rules.schedule.min_quiet)
 
     def behind(self, commit: str, live: str) -> bool | None:
         """Whether ``commit`` is the live commit or older (an ancestor of it), fetching a

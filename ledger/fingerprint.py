@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from .globs import PathMatcher, pathspec
 from .ids import NONE
@@ -25,6 +26,7 @@ class WorkKind:
     paths: tuple[str, ...]
     run: str | None = None
     also: tuple[tuple[str, ...], ...] = ()
+    duration: timedelta | None = None  # how long its work takes, as configured (§8.4)
 
     @property
     def globs(self) -> tuple[str, ...]:

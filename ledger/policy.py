@@ -44,8 +44,10 @@ def stricter(mine: Config, live: Config, live_commit: str) -> Policy:
     for name, kind in mine.work.items():
         before = work.get(name)
         also = (before.paths,) if before and before.paths != kind.paths else ()
+        durations = [d for d in (kind.duration, before.duration if before else None) if d]
         work[name] = WorkKind(name, kind.paths, kind.run if kind.run is not None else
-                              (before.run if before else None), also)
+                              (before.run if before else None), also,
+                              max(durations) if durations else None)
     order = [*mine.work, *(k for k in live.work if k not in mine.work)]
     return Policy(rules, {k: work[k] for k in order}, max(mine.lease, live.lease),
                   f"{mine.source} and the live commit {live_commit[:12]}'s")

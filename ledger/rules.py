@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .ci import CiBuild
+from .durations import MIN_QUIET, Estimate, needs_text, total
 from .events import Approve, Claim, Event, Require
 from .fold import State
 from .ids import NONE
@@ -54,6 +55,7 @@ class Decision:
     reasons: tuple[str, ...] = ()
     next_window: datetime | None = None
     live_commit: str | None = None
+    estimates: tuple[Estimate, ...] = ()  # of the pending kinds (LEDGER.md §8.4)
 
     @property
     def deploys(self) -> bool:
@@ -87,16 +89,19 @@ def pending_work(state: State, fingerprints: dict[str, str]) -> list[Pending]:
 
 
 def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rules,
-           now: datetime, *, behind_live: bool | None) -> Decision:
+           now: datetime, *, behind_live: bool | None,
+           estimates: Sequence[Estimate] = ()) -> Decision:
     """Apply the decision rules in order (LEDGER.md §8); the first that matches decides.
     ``behind_live``: whether the commit is the live commit or an ancestor of it; None when
     history cannot tell."""
     live = state.live.commit if state.live else None
     ops = tuple(p.kind for p in pending)
+    need = total(estimates) if estimates else rules.schedule.min_quiet
 
     def verdict(word: str, reasons: Sequence[str], when: datetime | None = None) -> Decision:
         chosen = ops if word == DEPLOY_EXPENSIVE else ()
-        return Decision(word, facts.commit, chosen, tuple(pending), tuple(reasons), when, live)
+        return Decision(word, facts.commit, chosen, tuple(pending), tuple(reasons), when, live,
+                        tuple(estimates))
 
     skip = _not_deployable(facts, rules, live, bool(pending), behind_live)
     if skip:
@@ -112,10 +117,13 @@ def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rule
         return verdict(DEPLOY_EXPENSIVE, [
             f"approved by {approval.by.describe()} until "
             f"{show(approval.body.until, rules.schedule.zone)}"])
-    blocked = _outside_window(facts, rules, now)
+    # With no durations known, and one kind, the estimate is min_quiet: say it as before.
+    told = estimates if len(estimates) > 1 or any(e.basis != MIN_QUIET for e in estimates) else ()
+    blocked = _outside_window(facts, rules, now, told, need)
     if not blocked:
-        return verdict(DEPLOY_EXPENSIVE, ["quiet window: expensive work may run now"])
-    return verdict(WAIT, blocked, rules.schedule.next_expensive(now))
+        fits = f" ({needs_text(told)})" if told else ""
+        return verdict(DEPLOY_EXPENSIVE, [f"quiet window: expensive work may run now{fits}"])
+    return verdict(WAIT, blocked, rules.schedule.next_expensive(now, need))
 
 
 def _not_deployable(facts: CiBuild, rules: Rules, live: str | None, pending: bool,
@@ -153,15 +161,19 @@ def _stopped(state: State, facts: CiBuild, rules: Rules,
     return None
 
 
-def _outside_window(facts: CiBuild, rules: Rules, now: datetime) -> list[str]:
+def _outside_window(facts: CiBuild, rules: Rules, now: datetime,
+                    estimates: Sequence[Estimate], need: timedelta) -> list[str]:
     # Rule 5: every condition for starting expensive work now that does not hold.
     reasons = []
     schedule = rules.schedule
     busy = schedule.busy_at(now)
+    left = schedule.quiet_left(now)
     if busy:
         reasons.append(f"now is inside busy time until {show(busy[1], schedule.zone)}")
-    elif schedule.quiet_left(now) < schedule.min_quiet:
-        reasons.append(f"only {span(schedule.quiet_left(now))} of quiet time left "
+    elif left < need and estimates:
+        reasons.append(f"{needs_text(estimates)}, {span(left)} of quiet time left")
+    elif left < need:
+        reasons.append(f"only {span(left)} of quiet time left "
                        f"(min_quiet is {span(schedule.min_quiet)})")
     if facts.event not in rules.expensive_on:
         reasons.append(f"{facts.event} builds may not start expensive work "

@@ -182,15 +182,17 @@ class Schedule:
                 return start - now
         return timedelta(days=8)
 
-    def next_expensive(self, now: datetime) -> datetime | None:
+    def next_expensive(self, now: datetime, need: timedelta | None = None) -> datetime | None:
         """The first instant >= ``now`` at which expensive work may start: outside busy time and
-        freezes, with at least ``min_quiet`` of quiet ahead. None within the horizon."""
+        freezes, with at least ``need`` (default ``min_quiet``) of quiet ahead. None within the
+        horizon."""
+        need = self.min_quiet if need is None else need
         for days in (8, 60, HORIZON_DAYS):
             horizon = now + timedelta(days=days)
             cursor = now
             blocked = [(s, e) for s, e in self._blocked(now, days) if e > now and s < horizon]
             for start, end in [*blocked, (horizon, horizon)]:
-                if start > cursor and start - cursor >= self.min_quiet:
+                if start > cursor and start - cursor >= need:
                     return cursor
                 cursor = max(cursor, end)
         return None
