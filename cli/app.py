@@ -39,6 +39,9 @@ Branch = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--branch", help="Branch being built (default: from CI, else the checked-out branch).")]
 Offline = Annotated[bool, typer.Option(
     "--offline", help="Do not fetch: use the local ledger as it is.")]
+Target = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--target", help="Deploy target, of the [targets.NAME] tables (default: "
+                     "$DEPLOY_LEDGER_TARGET, target_variable, default_target, the only one).")]
 NoPush = Annotated[bool, typer.Option(
     "--no-push", help="Write locally only; do not fetch or push.")]
 Format = Annotated[str, typer.Option("--format", help="text or json.")]

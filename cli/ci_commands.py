@@ -16,6 +16,7 @@ from cli.app import (
     NoPush,
     Now,
     Offline,
+    Target,
     app,
     check_format,
     ctx_for,
@@ -25,12 +26,12 @@ from cli.errors import EXIT_DEPLOY_FAILED, EXIT_OK, EXIT_WAIT, out
 
 @app.command()
 def record(commit: Commit = None, event: Event = None, branch: Branch = None,
-           now: Now = None, no_push: NoPush = False) -> None:
+           now: Now = None, no_push: NoPush = False, target: Target = None) -> None:
     """Append a signed `build` event for the commit (its work fingerprints and what is pending)
     and push it. Pull-request builds and builds without the key record nothing and exit 0."""
     from ledger.actions.record import record as record_build
 
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     result = record_build(ctx, ctx.facts(commit, event, branch), push=not no_push)
     out(render.recorded_text(result, ctx.config.zone))
 
@@ -41,12 +42,12 @@ def decide(commit: Commit = None, now: Now = None, event: Event = None, branch: 
                "--format", help="text, json, shell (for eval) or github.")] = "text",
            quiet: Annotated[bool, typer.Option(
                "--quiet", "-q", help="Print only the verdict word.")] = False,
-           offline: Offline = False) -> None:
+           offline: Offline = False, target: Target = None) -> None:
     """Fetch the ledger, fold it and print the verdict: deploy, deploy-expensive, wait or skip.
 
     Exit 0 for deploy and deploy-expensive, 3 for wait and skip, 1 on any error. Without
     --offline a ledger that cannot be fetched is an error, never a deploy verdict."""
-    verdict.decide(commit, now, event, branch, format, quiet, offline)
+    verdict.decide(commit, now, event, branch, format, quiet, offline, target)
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -57,7 +58,7 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
         ] = "text",
         exit_code: Annotated[bool, typer.Option(
             "--exit-code", help="Exit 3 on wait or skip (like git diff --exit-code).")] = False,
-        ) -> None:
+        target: Target = None) -> None:
     """Decide; on a deploy verdict take the deploy lease (the push is the lock), run COMMAND,
     then each pending kind's `run` command, and record deployed (or failed).
 
@@ -68,7 +69,7 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     from ledger.actions.deploy import run as run_deploy
 
     check_format(format, ("text", "json", "github"))
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     facts = ctx.facts(commit, event, branch)
     result = run_deploy(ctx, facts, command, echo=out if format != "json" else warn_line)
     if format == "json":
@@ -91,11 +92,11 @@ def warn_line(line: str) -> None:
 @app.command()
 def deployed(commit: Commit = None, ops: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--ops", help="Comma-separated work kinds that ran (default: what was pending).")] = None,
-             now: Now = None, no_push: NoPush = False) -> None:
+             now: Now = None, no_push: NoPush = False, target: Target = None) -> None:
     """Record that the commit is live (for teams that deploy with their own step)."""
     from ledger.actions.deploy import deployed as record_deployed
 
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     kinds = [k.strip() for k in ops.split(",") if k.strip()] if ops is not None else None
     event = record_deployed(ctx, ctx.facts(commit), kinds, push=not no_push)[0]
     out(render.deployed_text(event))
@@ -103,10 +104,11 @@ def deployed(commit: Commit = None, ops: Annotated[Optional[str], typer.Option( 
 
 @app.command()
 def failed(reason: Annotated[str, typer.Option("--reason", help="Why the deploy failed.")],
-           commit: Commit = None, now: Now = None, no_push: NoPush = False) -> None:
+           commit: Commit = None, now: Now = None, no_push: NoPush = False,
+           target: Target = None) -> None:
     """Record that a deploy of the commit failed; its pending work stays pending."""
     from ledger.actions.deploy import failed as record_failed
 
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     event = record_failed(ctx, ctx.facts(commit), reason, push=not no_push)[0]
     out(f"recorded failed {event.commit[:12]}: {reason}")

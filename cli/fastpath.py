@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 VALUES = {"--commit": "commit", "--now": "now", "--event": "event", "--branch": "branch",
-          "--format": "format"}
+          "--format": "format", "--target": "target"}
 FLAGS = {"--quiet": "quiet", "-q": "quiet", "--offline": "offline"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -16,25 +16,23 @@ from cli.app import (
     NoPush,
     Now,
     Offline,
+    Target,
     app,
     check_format,
     ctx_for,
 )
 from cli.errors import out
 
-if TYPE_CHECKING:
-    pass
-
 
 @app.command()
 def status(commit: Commit = None, now: Now = None, format: Format = "text",
-           offline: Offline = False) -> None:
+           offline: Offline = False, target: Target = None) -> None:
     """What is live, what is pending since when, holds, the lease, the last failed deploy, the
     next quiet window, and how many ledger lines do not count."""
     from ledger.actions.inspect import status as show_status
 
     check_format(format, ("text", "json"))
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     result = show_status(ctx, ctx.facts(commit), offline=offline)
     if format == "json":
         out(render.dumps(render.status_json(result)))
@@ -50,7 +48,7 @@ def log(limit: Annotated[int, typer.Option("--limit", "-n", min=0,
     from ledger.actions.inspect import history
 
     check_format(format, ("text", "json"))
-    ctx = ctx_for()
+    ctx = ctx_for(pick=False)
     shown, total = history(ctx, limit or None, offline=offline)
     seen = list(reversed(shown))
     if format == "json":
@@ -68,7 +66,7 @@ def verify(offline: Offline = False) -> None:
     id, reason) and each notes commit that removed lines."""
     from ledger.actions.inspect import verify as verify_all
 
-    report = verify_all(ctx_for(), offline=offline)
+    report = verify_all(ctx_for(pick=False), offline=offline)
     lines, summary = render.verify_lines(report)
     if lines:
         out("\n".join(lines))
@@ -84,7 +82,7 @@ def sync() -> None:
     left behind go out now)."""
     from ledger.actions.sync import sync as sync_ledger
 
-    tip = sync_ledger(ctx_for())
+    tip = sync_ledger(ctx_for(pick=False))
     out(f"in sync: {tip[:12] if tip else 'no ledger yet'}")
 
 
@@ -99,7 +97,7 @@ def import_(file: Annotated[Optional[Path], typer.Argument(  # noqa: UP045
     # Bytes as given: a line that is not UTF-8 is refused with its reason, never a crash.
     raw = file.read_bytes() if file else sys.stdin.buffer.read()
     text = raw.decode("utf-8", "surrogateescape")
-    result = import_lines(ctx_for(), text.splitlines(), push=not no_push)
+    result = import_lines(ctx_for(pick=False), text.splitlines(), push=not no_push)
     for number, reason in result.refused:
         print(f"deploy-ledger: line {number} refused: {reason}", file=sys.stderr)
     out(f"imported {len(result.added)} event(s)"
@@ -117,7 +115,7 @@ def trust(file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
     lines of the file; it counts from now on, for every reader."""
     from ledger.actions import people
 
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, pick=False)
     path = file or ctx.anchor.signers_file
     lines = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
                   if line.strip() and not line.lstrip().startswith("#"))

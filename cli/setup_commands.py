@@ -13,6 +13,7 @@ from cli import render
 from cli.app import (
     NoPush,
     Now,
+    Target,
     app,
     options,
 )
@@ -44,12 +45,12 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
     out("\n".join(render.init_lines(done)))
     # A key init just made signs the ledger's root in this process only.
     env.update({done.key_env: done.private_key} if done.private_key else {})
-    ctx = Context(options["repo"], env=env, now=now)
+    ctx = Context(options["repo"], env=env, now=now, pick=False)
     out(render.identity_line(*setup.identity(ctx, push=not no_push), ctx.config.source))
     if setup.fetch_notes(ctx):
         out(f"`git fetch` now brings the ledger too (remote.{ctx.config.remote}.fetch)")
     if baseline is not None:
-        ctx = Context(options["repo"], env=env, now=now)
+        ctx = Context(options["repo"], env=env, now=now, pick=False)
         out("\n".join(render.baseline_lines(setup.baseline(ctx, ctx.facts(baseline),
                                                             push=not no_push), baseline)))
 
@@ -129,7 +130,7 @@ def schedule(provider: Annotated[str, typer.Option(
              delay: Annotated[str, typer.Option(
                  "--delay", help="How long after a quiet window opens the build starts "
                                  "(time for the day's last builds to finish).")] = "1h",
-             now: Now = None) -> None:
+             now: Now = None, target: Target = None) -> None:
     """Print the cron schedule (UTC, as the CI reads it) that starts a build shortly after each
     quiet window opens, right across DST changes: one line per UTC offset of the configured
     zone, each for the months it is in force, with a comment saying what it is for."""
@@ -142,7 +143,7 @@ def schedule(provider: Annotated[str, typer.Option(
         after = parse_duration(delay)
     except ValueError as exc:
         raise UsageError(f"--delay: {exc}") from None
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     rules, year = ctx.config.rules(), ctx.clock().year
     lines = cron.lines(rules.schedule, after, year)
     daily = cron.daily_utc(rules.schedule, after, year)

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
 options = {"repo": "."}
 
 
-def ctx_for(now: str | None = None) -> Context:
-    """The context of the repository the command runs in (``-C``), at ``now`` if given."""
+def ctx_for(now: str | None = None, target: str | None = None, *, pick: bool = True,
+            ) -> Context:
+    """The context of the repository the command runs in (``-C``), at ``now`` if given, for
+    deploy ``target`` (``pick=False``: a command about the whole ledger, no target)."""
     from ledger.context import Context
 
-    return Context(options["repo"], env=os.environ, now=now)
+    return Context(options["repo"], env=os.environ, now=now, target=target, pick=pick)
 
 
 def check_format(value: str, allowed: tuple[str, ...], option: str = "--format") -> None:

@@ -20,12 +20,12 @@ FORMATS = ("text", "json", "shell", "github")
 
 def decide(commit: str | None = None, now: str | None = None, event: str | None = None,
            branch: str | None = None, format: str = "text", quiet: bool = False,
-           offline: bool = False) -> None:
+           offline: bool = False, target: str | None = None) -> None:
     """``deploy-ledger decide`` with its options as arguments; exits 0 or 3."""
     from ledger.actions.inspect import decide as decide_now
 
     check_format(format, FORMATS)
-    ctx = ctx_for(now)
+    ctx = ctx_for(now, target)
     verdict = decide_now(ctx, ctx.facts(commit, event, branch), offline=offline)
     decision, moment, zone = verdict.decision, verdict.situation.now, ctx.config.zone
     warn(verdict.warnings)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import calendars, ids
 from .ci import EVENTS
 from .errors import ConfigError
+from .events import TARGET
 from .fingerprint import WorkKind
 from .globs import PathMatcher
 from .rules import Rules
@@ -41,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "lease": "2h",
     "publish_timeout": "5m",
     "ledger": "",
+    "default_target": "",
+    "target_variable": "",
+    "targets": {},
     "work": {
         "migrate": {"paths": ["**/migrations/*.py"], "run": "python manage.py migrate --noinput"},
         "index": {"paths": ["**/search.py", "**/search_indexes.py"],
@@ -65,6 +69,11 @@ COMMENTS = {
     "lease": "How long a deploy lease (claim) holds the lock unless ended.",
     "publish_timeout": "How long a deploy's record keeps trying to reach the remote.",
     "ledger": "This repository's ledger: the id of its root trust event (`init` sets it).",
+    "default_target": "With [targets.NAME] tables: the target commands act on without --target.",
+    "target_variable": "With [targets.NAME] tables: a CI variable naming the target, e.g. "
+                       "\"CI_ENVIRONMENT_NAME\".",
+    "targets": "Deploy targets: [targets.NAME] tables overriding branch, busy, holidays, "
+               "freeze,\n# min_quiet, expensive_on and lease for that target (LEDGER.md §8.5).",
     "work": "One table per kind of expensive work: gitignore-style globs over the commit's "
             "files, the\n# command `deploy-ledger run` runs for it (optional), and how long it "
             "takes (optional,\n# e.g. duration = \"3h\"; recorded runs refine it).",
@@ -98,8 +107,16 @@ class Config:
     lease: timedelta
     publish_timeout: timedelta
     ledger: str | None
+    default_target: str
+    target_variable: str
+    targets: Mapping[str, Mapping[str, Any]]  # target -> its overrides, already converted
     work: Mapping[str, WorkKind]
     signing: Signing
+
+    def for_target(self, name: str) -> Config:
+        """The configuration of deploy target ``name`` ("": the file's own, without targets);
+        a target this configuration does not name gets the file's own settings."""
+        return replace(self, **self.targets.get(name, {}))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -214,6 +231,38 @@ def _holidays(key: str, value: object) -> tuple[date | str, ...]:
     return tuple(days)
 
 
+TARGET_KEYS = ("branch", "busy", "holidays", "freeze", "min_quiet", "expensive_on", "lease")
+
+
+def _targets(key: str, value: object) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ValueError("must be tables [targets.<name>]")
+    found: dict[str, dict[str, Any]] = {}
+    for name, table in value.items():
+        if not isinstance(name, str) or not TARGET.match(name):
+            raise ValueError(f"target {name!r} must be lowercase letters, digits, - or _")
+        if not isinstance(table, dict):
+            raise ValueError(f"[targets.{name}] must be a table")
+        extra = sorted(set(table) - set(TARGET_KEYS))
+        if extra:
+            raise ValueError(f"[targets.{name}] has unknown key {extra[0]!r} (a target may "
+                             f"set {', '.join(TARGET_KEYS)})")
+        found[name] = {k: CONVERT[k](k, v) for k, v in table.items()}
+    return found
+
+
+def _target_name(key: str, value: object) -> str:
+    if not isinstance(value, str) or (value and not TARGET.match(value)):
+        raise ValueError("must be a target name (lowercase letters, digits, - or _) or \"\"")
+    return value
+
+
+def _variable(key: str, value: object) -> str:
+    if not isinstance(value, str) or (value and not value.replace("_", "").isalnum()):
+        raise ValueError("must be the name of an environment variable or \"\"")
+    return value
+
+
 def _ledger(key: str, value: object) -> str | None:
     if not isinstance(value, str) or (value and not ids.EVENT_ID.match(value)):
         raise ValueError("must be a ledger id: 32 lowercase hex digits")
@@ -231,7 +280,8 @@ CONVERT: dict[str, Any] = {
     "remote": _name, "timezone": _name, "holidays": _holidays,
     "freeze": lambda _k, v: tuple(_freeze(f) for f in _strings(v, "a list of 'start .. end'")),
     "min_quiet": _duration, "lease": _duration, "publish_timeout": _duration,
-    "ledger": _ledger,
+    "ledger": _ledger, "default_target": _target_name, "target_variable": _variable,
+    "targets": _targets,
     "work": lambda _k, v: _work(v), "signing": lambda _k, v: _signing(v),
 }
 
@@ -247,6 +297,10 @@ def from_table(table: Mapping[str, object], source: str) -> Config:
             values[key] = CONVERT[key](key, value)
         except (ValueError, ConfigError) as exc:
             raise ConfigError(f"{source}: {key}: {exc}") from None
+    default = values["default_target"]
+    if default and default not in values["targets"]:  # type: ignore[operator]
+        raise ConfigError(f"{source}: default_target: {default!r} is not one of the "
+                          "[targets.<name>] tables")
     return Config(source=source, **values)  # type: ignore[arg-type]
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config as config_mod
-from . import durations, early
+from . import durations, early, targets
 from . import policy as policy_mod
 from .ci import EVENTS, CiBuild, detect
 from .durations import Estimate
@@ -64,16 +64,22 @@ class Context:
     """One repository's deploy gate: store, configuration, trust, clock and environment."""
 
     def __init__(self, path: str | os.PathLike[str], *, env: Mapping[str, str],
-                 clock: Clock = wall_clock, now: str | None = None) -> None:
+                 clock: Clock = wall_clock, now: str | None = None,
+                 target: str | None = None, pick: bool = True) -> None:
         probe = Store.discover(path, env)
         self.env = env
         self.root = probe.workdir or Path(probe.repo.path)
-        self.config = config_mod.load(probe.workdir)
+        whole = config_mod.load(probe.workdir)
+        # The deploy target (LEDGER.md §8.5): its settings are the configuration from here on.
+        # Commands about the whole ledger (log, verify, sync, …) need none: ``pick=False``.
+        self.target, self.target_named = targets.choose(whole, target, env) if pick else ("", False)
+        self.targets = tuple(whole.targets)
+        self.config = whole.for_target(self.target)
         self.store = Store(probe.repo, env, self.config.remote)
         signing = self.config.signing
         self.anchor = Anchor(self.config.ledger, signing.method, env, signing.key_env,
                              self.root / signing.allowed_signers)
-        self.reader = Reader(self.store, self.anchor)
+        self.reader = Reader(self.store, self.anchor, self.target)
         self.ci = detect(env)
         if now is not None:
             fixed = parse_moment(now, self.config.zone, "--now")
@@ -240,7 +246,7 @@ class Context:
                 "production runs: `deploy-ledger deployed --commit <sha>`)")
         try:
             live_config = config_mod.read_from(lambda name: self.store.file_at(live, name),
-                                               f"{live[:12]}:")
+                                               f"{live[:12]}:").for_target(self.target)
         except (ConfigError, RepositoryError) as exc:
             return policy_mod.own(self.config), f"the live commit's configuration: {exc}"
         if live_config.source == config_mod.BUILT_IN and self.anchor.ledger:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,7 +67,7 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
         if not decision.deploys:
             return None
         claim = Claim(decision.operations, now + situation.policy.lease)
-        return [Draft(claim, facts.commit, ctx.author(facts))]
+        return [Draft(claim, facts.commit, ctx.author(facts), ctx.target)]
 
     _loaded, events = writer.push_exclusive(now, take_lease)
     situation, decision = judged["last"]
@@ -80,19 +81,34 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
     steps += [(f"work {name}", kind.run, ctx.root)
               for name, kind in situation.policy.work.items()
               if name in decision.operations and kind.run]  # at the repository root
+    seconds: dict[str, int] = {}
     for label, step, cwd in steps:
         echo(f"deploy-ledger: running {label}")
+        started = time.monotonic()
         status = _run_step(step, env, echo, cwd)
+        seconds[label] = round(time.monotonic() - started)
         result.steps.append(label)
         if status != 0:
             result.failed_step, result.step_status = f"{label} exited with status {status}", status
-            failure = Failed(decision.operations, result.failed_step, claim.id)
-            keep(ctx, Draft(failure, facts.commit, ctx.author(facts)), ctx.clock())
+            failure = Failed(decision.operations, result.failed_step, claim.id,
+                             _took(ctx, decision.operations, seconds))
+            keep(ctx, Draft(failure, facts.commit, ctx.author(facts), ctx.target), ctx.clock())
             return result
     work = ctx.start_fingerprints(facts.commit, situation.policy.work)()
-    done = Deployed(decision.operations, work, claim.id)
-    keep(ctx, Draft(done, facts.commit, ctx.author(facts)), ctx.clock())
+    done = Deployed(decision.operations, work, claim.id, _took(ctx, decision.operations, seconds))
+    keep(ctx, Draft(done, facts.commit, ctx.author(facts), ctx.target), ctx.clock())
     return result
+
+
+def _took(ctx: Context, kinds: Sequence[str], seconds: Mapping[str, int]) -> dict[str, int]:
+    # A kind with its own command took that command's time; one without ran inside the deploy
+    # command (a release phase), which took at least as long. A step not reached took nothing.
+    # A ledger without identity (format 1) has no place for it.
+    if not ctx.anchor.ledger:
+        return {}
+    deploy = seconds.get("deploy command")
+    took = {k: seconds.get(f"work {k}", deploy) for k in kinds}
+    return {k: v for k, v in took.items() if v is not None}
 
 
 def keep(ctx: Context, draft: Draft, now: datetime, *, push: bool = True) -> list[Event]:
@@ -155,7 +171,8 @@ def deployed(ctx: Context, facts: CiBuild, ops: Sequence[str] | None, *,
     unran = {p.kind for p in situation.pending} - set(ran)
     work = {k: (live.get(k, "none") if k in unran else fp) for k, fp in situation.prints.items()}
     body = Deployed(ran, work, _own_claim(situation, facts))
-    return keep(ctx, Draft(body, facts.commit, ctx.author(facts)), situation.now, push=push)
+    return keep(ctx, Draft(body, facts.commit, ctx.author(facts), ctx.target), situation.now,
+                push=push)
 
 
 def failed(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
@@ -164,4 +181,5 @@ def failed(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> l
     situation = ctx.situation(facts, pull=push, offline_ok=True)
     body = Failed(tuple(p.kind for p in situation.pending), reason,
                   _own_claim(situation, facts))
-    return keep(ctx, Draft(body, facts.commit, ctx.author(facts)), situation.now, push=push)
+    return keep(ctx, Draft(body, facts.commit, ctx.author(facts), ctx.target), situation.now,
+                push=push)

@@ -13,20 +13,23 @@ from ..publish import Draft
 from .deploy import check_kinds
 
 
-def _write(ctx: Context, body: Body, facts: CiBuild, push: bool) -> list[Event]:
+def _write(ctx: Context, body: Body, facts: CiBuild, push: bool, target: str = "",
+           ) -> list[Event]:
     writer = ctx.writer()
-    return writer.record([Draft(body, facts.commit, ctx.author(facts, human=True))],
+    return writer.record([Draft(body, facts.commit, ctx.author(facts, human=True), target)],
                          ctx.clock(), push=push)
 
 
 def hold(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
-    """Stop every deploy, cheap or expensive, until a release."""
-    return _write(ctx, Hold(reason), facts, push)
+    """Stop every deploy, cheap or expensive, until a release: of the target named (``--target``
+    or ``DEPLOY_LEDGER_TARGET``), else of every target."""
+    return _write(ctx, Hold(reason), facts, push, ctx.target if ctx.target_named else "")
 
 
 def release(ctx: Context, facts: CiBuild, reason: str, *, push: bool = True) -> list[Event]:
-    """End every hold and any deploy lease (an orphaned one included)."""
-    return _write(ctx, Release(reason), facts, push)
+    """End every hold and any deploy lease (an orphaned one included): of the target named,
+    else of every target."""
+    return _write(ctx, Release(reason), facts, push, ctx.target if ctx.target_named else "")
 
 
 def approve(ctx: Context, facts: CiBuild, until: datetime, reason: str, *,
@@ -34,7 +37,7 @@ def approve(ctx: Context, facts: CiBuild, until: datetime, reason: str, *,
     """Allow the commit's expensive work outside the quiet window until ``until``."""
     if until <= ctx.clock():
         raise UsageError("--until is in the past")
-    return _write(ctx, Approve(until, reason), facts, push)
+    return _write(ctx, Approve(until, reason), facts, push, ctx.target)
 
 
 def trust(ctx: Context, facts: CiBuild, lines: tuple[str, ...], reason: str, *,
@@ -51,4 +54,4 @@ def require(ctx: Context, facts: CiBuild, kind: str, reason: str, *,
             push: bool = True) -> list[Event]:
     """Mark work of ``kind`` pending until a deploy runs it."""
     check_kinds(ctx.config.work, [kind])
-    return _write(ctx, Require(kind, reason), facts, push)
+    return _write(ctx, Require(kind, reason), facts, push, ctx.target)
