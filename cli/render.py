@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from cli import forecast
 from ledger.events import Deployed
 from ledger.timefmt import maybe_stamp, show, span
 
@@ -58,6 +59,7 @@ def decision_text(decision: Decision, zone: ZoneInfo, now: datetime) -> list[str
         lines.append(f"  operations:  {' '.join(decision.operations)}")
     lines += [f"  pending:     {pending_text(item, zone)}" for item in decision.pending]
     lines += [f"  reason:      {reason}" for reason in decision.reasons]
+    lines += [f"  estimate:    {line}" for line in forecast.estimate_lines(decision)]
     window = next_window_text(decision, zone, now)
     if window:
         lines.append(f"  next window: {window}")
@@ -77,6 +79,7 @@ def decision_json(decision: Decision) -> dict[str, object]:
         "reasons": list(decision.reasons),
         "next_window": maybe_stamp(decision.next_window),
         "live_commit": decision.live_commit,
+        **forecast.decision_json(decision),
     }
 
 
@@ -159,6 +162,9 @@ def status_text(status: Status, zone: ZoneInfo) -> list[str]:
         lines.append(f"quiet:    next window for expensive work {when(status.next_quiet, zone)}"
                      + (" (now)" if status.next_quiet <= status.now
                         else f" (in {span(status.next_quiet - status.now)})"))
+    lines += [f"estimate: {line}" for line in forecast.estimate_lines(decision)]
+    if decision.pending:
+        lines.append(f"forecast: {forecast.forecast(decision, zone, status.now)}")
     lines.append(f"verdict:  {decision.verdict} for {decision.commit[:12]} now"
                  + (f" ({decision.reasons[0]})" if decision.reasons else ""))
     loaded = status.verdict.situation.loaded
@@ -229,7 +235,10 @@ def log_json(seen: Seen) -> dict[str, object]:
             "commit": event.commit if event else seen.obj,
             "by": event.by.describe() if event else None,
             "summary": event_summary(event) if event else "", "verified": check.ok,
-            "problem": check.reason or None}
+            "problem": check.reason or None,
+            **({"target": event.target} if event and event.target else {}),
+            **({"took": dict(took)} if event and (took := getattr(event.body, "took", None))
+               else {})}
 
 
 def verify_lines(report: Report) -> tuple[list[str], str]:

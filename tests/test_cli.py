@@ -72,7 +72,9 @@ def test_decide_formats(project: Project) -> None:
     assert [p["kind"] for p in data["pending"]] == ["migrate"]
     assert data["next_window"] == "2026-11-23T21:00:00Z" and data["live_commit"]
     assert set(data) == {"verdict", "commit", "operations", "pending", "reasons", "next_window",
-                         "live_commit"}
+                         "live_commit", "estimates", "forecast"}
+    assert data["estimates"] == [{"kind": "migrate", "seconds": 3600, "basis": "min_quiet"}]
+    assert data["forecast"] == data["next_window"]
     shell = project.cli(build, "decide", *now, "--format", "shell", **travis)
     assert "DEPLOY_LEDGER_VERDICT=wait" in shell.stdout.splitlines()
     evaluated = subprocess.run(["bash", "-c", shell.stdout + 'echo "$DEPLOY_LEDGER_PENDING"'],
@@ -301,6 +303,7 @@ def test_status_and_decide_say_it_plainly(baselined: Project) -> None:
         "lease:    free",
         f"failed:   {head} at Mon 23 Nov 22:10 CET (Test Author <author@example.com>): boom",
         "quiet:    next window for expensive work Mon 23 Nov 22:15 CET (now)",
+        "forecast: now",
         f"verdict:  deploy-expensive for {head} now (quiet window: expensive work may run now)",
         "ledger:   0 line(s) do not count"]
     later = baselined.cli(work, "decide", "--now", "2026-11-23T10:00").stdout
