@@ -79,7 +79,10 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     else:
         out(render.run_text(result))
     if format == "github":
-        verdict.github(ctx, result.decision, render.run_outputs(result))
+        from ledger.actions.inspect import Verdict
+
+        assert result.situation is not None
+        verdict.github(ctx, Verdict(result.decision, result.situation), render.run_outputs(result))
     if result.claim is None:
         raise SystemExit(EXIT_WAIT if exit_code else EXIT_OK)
     raise SystemExit(EXIT_DEPLOY_FAILED if result.failed_step else EXIT_OK)

@@ -22,6 +22,7 @@ from cli.app import (
     ctx_for,
 )
 from cli.errors import out
+from ledger.errors import UsageError
 
 
 @app.command()
@@ -121,3 +122,36 @@ def trust(file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
                   if line.strip() and not line.lstrip().startswith("#"))
     people.trust(ctx, ctx.facts(), lines, reason, push=not no_push)
     out(f"trusted {len(lines)} line(s) from {path.name}")
+
+
+@app.command()
+def report(html: Annotated[Path, typer.Option(
+        "--html", help="Write the page to this file.")],
+           week: Annotated[Optional[str], typer.Option(  # noqa: UP045
+               "--week", help="A day (YYYY-MM-DD) of the week to show (default: this week).")
+           ] = None,
+           commit: Commit = None, now: Now = None, offline: Offline = False,
+           target: Target = None) -> None:
+    """Write a picture of the week as one self-contained HTML file: busy time, freezes and
+    holidays shaded; each build (its outcome as its colour), deploys and their work's time,
+    pending spans, leases, holds, and the forecast."""
+    from datetime import date
+
+    from cli import forecast
+    from cli import report as page
+    from ledger.actions.inspect import decide as decide_now
+    from ledger.actions.inspect import week as week_of
+
+    ctx = ctx_for(now, target)
+    verdict = decide_now(ctx, ctx.facts(commit), offline=offline)
+    moment, zone = verdict.situation.now, ctx.config.zone
+    try:
+        day = date.fromisoformat(week) if week else moment.astimezone(zone).date()
+    except ValueError:
+        raise UsageError(f"--week: {week!r} is not a date YYYY-MM-DD") from None
+    picture = week_of(ctx, verdict, day, forecast.forecast(verdict.decision, zone, moment))
+    monday = picture.start.astimezone(zone)
+    title = (f"deploy-ledger: the week of {monday:%a %d %b %Y} in {zone.key}"
+             + (f", target {ctx.target}" if ctx.target else ""))
+    html.write_text(page.html(picture, zone, title), encoding="utf-8")
+    out(f"wrote {html}")

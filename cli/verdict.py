@@ -12,8 +12,8 @@ from cli.shared import check_format, ctx_for, warn
 from ledger.errors import UsageError
 
 if TYPE_CHECKING:
+    from ledger.actions.inspect import Verdict
     from ledger.context import Context
-    from ledger.rules import Decision
 
 FORMATS = ("text", "json", "shell", "github")
 
@@ -38,16 +38,22 @@ def decide(commit: str | None = None, now: str | None = None, event: str | None 
     else:
         out("\n".join(render.decision_text(decision, zone, moment)))
         if format == "github":
-            github(ctx, decision)
+            github(ctx, verdict)
     raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)
 
 
-def github(ctx: Context, decision: Decision, more: str = "") -> None:
-    """Append the step outputs (and ``more``) and the step summary for GitHub Actions."""
-    now = ctx.clock()
+def github(ctx: Context, verdict: Verdict, more: str = "") -> None:
+    """Append the step outputs (and ``more``) and the step summary (the decision, then the week
+    as a table) for GitHub Actions."""
+    from cli import forecast, report
+    from ledger.actions.inspect import week
+
+    decision, now, zone = verdict.decision, verdict.situation.now, ctx.config.zone
+    table = report.markdown(week(ctx, verdict, now.astimezone(zone).date(),
+                                 forecast.forecast(decision, zone, now)), zone)
     for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision) + more),
                        ("GITHUB_STEP_SUMMARY",
-                        render.github_summary(decision, ctx.config.zone, now))):
+                        render.github_summary(decision, zone, now) + "\n" + table)):
         target = os.environ.get(name)
         if not target:
             raise UsageError(f"--format github needs ${name} (set by GitHub Actions)")

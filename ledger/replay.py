@@ -320,6 +320,26 @@ class Reader:
             (loaded.newer if outcome.newer else loaded.problems).append(problem)
         return verified
 
+    def recent(self, now: datetime, since: datetime) -> list[Seen]:
+        """The event lines notes commits added since ``since`` (by their commit time, as far as
+        this clone's history goes), verified under the trust the usual read establishes: what
+        happened lately, without reading the whole history."""
+        usual = self.load(now, fetch=False)
+        if usual.tip is None or usual.trust is None:
+            return usual.seen
+        hide = self.store.git.older_than(usual.tip, since)
+        cut = self.store.cut()
+        if hide is None and len(cut) == 1:
+            hide = next(iter(cut))  # the shallow boundary: as far as this clone goes
+        loaded = Loaded(usual.tip, Targets(), target=self.target)
+        try:
+            found = self._collect(loaded, usual.tip, hide)
+        except HistoryCut:
+            return usual.seen
+        start = checkpoint.Checkpoint(Targets(), usual.trust, 0)
+        self._fold(loaded, found, _Base(hide or "", 0, start), now, None)
+        return loaded.seen
+
     def _find_checkpoint(self, head: str, now: datetime) -> _Base | None:
         queue, visited = deque([(head, 0)]), {head}
         lines = self._lines

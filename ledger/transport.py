@@ -12,6 +12,7 @@ import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .errors import RemoteError
@@ -128,6 +129,13 @@ class Git:
         if "couldn't find remote ref" in result.stderr:
             return False
         raise RemoteError(f"cannot fetch {src} from {redact(remote)}: {message(result.stderr)}")
+
+    def older_than(self, tip: str, moment: datetime) -> str | None:
+        """The newest commit on ``tip``'s first-parent line made before ``moment`` (None: none
+        in this clone)."""
+        found = self.run("rev-list", "--first-parent", "-n", "1",
+                         f"--until={int(moment.timestamp())}", tip, check=False).stdout.split()
+        return found[0] if found else None
 
     def fetch_commits(self, remote: str, commits: list[str], depth: int) -> bool:
         """Fetch ``commits`` and ``depth`` generations of their history (no ref moves)."""

@@ -84,6 +84,13 @@ def test_decide_formats(project: Project) -> None:
     github = project.cli(build, "decide", *now, "--format", "github", GITHUB_OUTPUT=str(out),
                          GITHUB_STEP_SUMMARY=str(summary), **travis)
     assert github.returncode == 3 and "verdict=wait" in out.read_text()
+    # The week, as a table (GitHub's documentation does not promise Mermaid in job summaries).
+    table = summary.read_text().split("| day | builds | deploys | pending |\n|---|---|---|---|\n")
+    assert len(table) == 2 and table[1].startswith("| Mon 23 Nov | - | - | - |\n")
+    assert [row.split(" |")[0] for row in table[1].splitlines()[:7]] == [
+        f"| {day} Nov" for day in ("Mon 23", "Tue 24", "Wed 25", "Thu 26", "Fri 27", "Sat 28",
+                                   "Sun 29")]
+    assert "\nForecast: Mon 23 Nov 22:00 CET (in 12h00m)\n" in table[1]
     assert "deploy=false" in out.read_text() and "`wait`" in summary.read_text()
     bad = project.cli(build, "decide", "--format", "xml", **travis)
     assert bad.returncode == 2 and "--format must be one of" in bad.stderr

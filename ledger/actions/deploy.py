@@ -31,6 +31,7 @@ class RunResult:
     failed_step: str = ""
     step_status: int = 0
     steps: list[str] = field(default_factory=list)
+    situation: Situation | None = None  # what the decision was made on
 
 
 def step_env(ctx: Context, decision: Decision, commit: str) -> dict[str, str]:
@@ -53,7 +54,7 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
         decision = ctx.evaluate(situation, facts)
         if decision.deploys:
             ctx.writer()  # SigningKeyError: this job would deploy, but cannot sign the lease
-        return RunResult(decision)
+        return RunResult(decision, situation=situation)
     writer = ctx.writer()
     prints = ctx.start_fingerprints(facts.commit)()
     now = ctx.clock()
@@ -72,9 +73,9 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
     _loaded, events = writer.push_exclusive(now, take_lease)
     situation, decision = judged["last"]
     if not events:
-        return RunResult(decision)
+        return RunResult(decision, situation=situation)
     claim = events[0]
-    result = RunResult(decision, claim)
+    result = RunResult(decision, claim, situation=situation)
     env = step_env(ctx, decision, facts.commit)
     steps: list[tuple[str, Sequence[str] | str, Path | None]] = [
         ("deploy command", list(command), None)]  # where the user ran us

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from .. import durations
+from .. import week as weeks
 from ..ci import CiBuild
 from ..context import Context, Situation
 from ..events import Event
 from ..fold import differences
 from ..history import Problem, Removal, Seen
 from ..rules import Decision
+from ..week import Week
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,20 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
         if quick.trust is not None else [])
     return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
                   loaded.superseded, audit)
+
+
+def events_since(ctx: Context, since: datetime) -> list[Event]:
+    """The verified events of this context's target (and those naming none) that notes
+    commits added since ``since``, as far as the local history goes (``Reader.recent``)."""
+    return [s.event for s in ctx.reader.recent(ctx.clock(), since)
+            if s.event is not None and s.check.ok and s.event.target in ("", ctx.target)]
+
+
+def week(ctx: Context, verdict: Verdict, day: date, forecast: str) -> Week:
+    """The picture of the week holding ``day`` for ``verdict``'s target (``ledger.week``)."""
+    schedule = verdict.situation.policy.rules.schedule
+    start, _end = weeks.bounds(day, schedule)
+    decision, now = verdict.decision, verdict.situation.now
+    at = (now if decision.deploys else decision.next_window) if decision.pending else None
+    return weeks.picture(events_since(ctx, start - timedelta(days=1)), schedule, day,
+                         forecast=forecast if decision.pending else "", forecast_at=at)
