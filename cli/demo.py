@@ -14,7 +14,12 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from ledger.actions.deploy import RunResult
+    from ledger.context import Context
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 MONDAY = datetime(2026, 11, 23, tzinfo=ZONE)
@@ -62,8 +67,8 @@ def _commit(work: Path, path: str, text: str, message: str, moment: datetime,
     return _git(work, "rev-parse", "HEAD", env=env)
 
 
-def run_demo(echo: Callable[[str], None]) -> None:
-    """Build the repository, replay the timeline, print the table."""
+def run_demo(echo: Callable[[str], None], html: Path | None = None) -> None:
+    """Build the repository, replay the timeline, print the table, write the picture."""
     from ledger.sshsig import generate_ed25519
 
     private, public = generate_ed25519()
@@ -72,10 +77,13 @@ def run_demo(echo: Callable[[str], None]) -> None:
                GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
                GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",
                **{KEY_ENV: private})
+    page = html or Path(tempfile.gettempdir()) / "deploy-ledger-demo-week.html"
     with tempfile.TemporaryDirectory(prefix="deploy-ledger-demo-") as tmp:
-        rows = _replay(Path(tmp), public, env)
+        rows = _replay(Path(tmp), public, env, page)
     echo("deploy-ledger demo: a Django-like shop deploying from Travis, time zone")
-    echo("Europe/Amsterdam, busy mon-fri 07:00-22:00. Each build: `record`, then `run -- deploy`.")
+    echo("Europe/Amsterdam. production: busy mon-fri 07:00-22:00; staging: never busy.")
+    echo("migrate takes ~2h, index ~30m (configured). Each build: `record`, then `run --")
+    echo("deploy` for production; build 1 also deploys to staging.")
     echo("")
     table = [("build", "when", "change", "event", "verdict", "why"), *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
@@ -83,36 +91,58 @@ def run_demo(echo: Callable[[str], None]) -> None:
         echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     echo("")
     echo("Build 2 has no migration of its own, yet it waits: the migration from build 1 is")
-    echo("still pending. The nightly cron build runs it; normal deploys resume the next day.")
+    echo("still pending for production (staging ran it at once). The nightly cron build runs")
+    echo("it, once it fits before busy time; normal deploys resume the next day.")
+    echo(f"A picture of the week (production): {page}")
 
 
-def _replay(base: Path, public: str, env: dict[str, str]) -> list[tuple[str, ...]]:
+CONFIG = """ledger = ""
+timezone = "Europe/Amsterdam"
+default_target = "production"
+
+[targets.production]
+
+[targets.staging]
+busy = []
+
+[work.migrate]
+paths = ["**/migrations/*.py"]
+run = "{python} manage.py migrate"
+duration = "2h"
+
+[work.index]
+paths = ["**/search.py"]
+run = "{python} manage.py index"
+duration = "30m"
+"""
+
+
+def _replay(base: Path, public: str, env: dict[str, str], page: Path,
+            ) -> list[tuple[str, ...]]:
     from ledger.actions.deploy import run
     from ledger.actions.record import record
-    from ledger.actions.setup import baseline
+    from ledger.actions.setup import baseline, identity
     from ledger.context import Context
-    from ledger.timefmt import show
 
     origin = base / "origin.git"
     work = base / "work"
     _git(base, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
     _git(base, "init", "-q", "-b", "main", str(work), env=env)
     _git(work, "remote", "add", "origin", str(origin), env=env)
-    python = shlex.quote(sys.executable)
-    (work / "deploy-ledger.toml").write_text(
-        'timezone = "Europe/Amsterdam"\n\n'
-        f'[work.migrate]\npaths = ["**/migrations/*.py"]\nrun = "{python} manage.py migrate"\n\n'
-        f'[work.index]\npaths = ["**/search.py"]\nrun = "{python} manage.py index"\n')
+    (work / "deploy-ledger.toml").write_text(CONFIG.format(python=shlex.quote(sys.executable)))
     (work / ".deploy-ledger").mkdir()
     (work / ".deploy-ledger" / "allowed_signers").write_text(
-        f'demo-ci namespaces="deploy-ledger" {public}\n')
+        f'demo-ci namespaces="deploy-ledger.*" {public}\n')
     for path, text in FILES.items():
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_text(text)
     sunday = MONDAY - timedelta(days=1)
     _commit(work, "README", "A shop.\n", "initial", sunday, env)
-    # What production runs today: `deploy-ledger init --baseline HEAD`.
-    first = Context(work, env=env, clock=lambda: sunday)
+    # `deploy-ledger init --baseline HEAD`: the ledger's identity, then what production runs.
+    identity(Context(work, env=env, clock=lambda: sunday, pick=False))
+    _commit(work, "deploy-ledger.toml", (work / "deploy-ledger.toml").read_text(),
+            "deploy-ledger identity", sunday, env)
+    first = Context(work, env=env, clock=lambda: sunday, pick=False)
     baseline(first, first.facts("HEAD"))
     rows: list[tuple[str, ...]] = []
     for number, (moment, changed, change, event) in enumerate(TIMELINE, 1):
@@ -126,25 +156,52 @@ def _replay(base: Path, public: str, env: dict[str, str]) -> list[tuple[str, ...
         _git(clone, "checkout", "-qf", sha, env=env)
         travis = dict(env, TRAVIS="true", TRAVIS_BRANCH="main", TRAVIS_COMMIT=sha,
                       TRAVIS_PULL_REQUEST="false", TRAVIS_EVENT_TYPE=event,
-                      TRAVIS_BUILD_NUMBER=str(number),
+                      TRAVIS_BUILD_NUMBER=str(number), TRAVIS_JOB_NUMBER=f"{number}.1",
                       TRAVIS_BUILD_WEB_URL=f"https://travis.example/builds/{number}")
         build = Context(clone, env=travis, clock=_fixed(moment))
         facts = build.facts()
         record(build, facts)
-        result = run(build, facts, [sys.executable, "-c", "pass"], echo=lambda _line: None)
-        decision = result.decision
-        verdict = decision.verdict + (f" [{' '.join(decision.operations)}]"
-                                      if decision.operations else "")
-        why = decision.reasons[0] if decision.reasons else ""
-        if decision.verdict == "wait" and decision.pending:
-            pending = decision.pending[0]
-            since = f" since build {pending.since_build}" if pending.since_build else ""
-            why = f"{pending.kind} pending{since}; next window " + (
-                show(decision.next_window, ZONE) if decision.next_window else "unknown")
-        elif result.claim is not None and not result.failed_step:
-            why = "ran " + (" ".join(decision.operations) or "the deploy") + "; recorded deployed"
-        rows.append((str(number), show(moment, ZONE), change, event, verdict, why))
+        rows.append(_row(str(number), moment, change, event, run(
+            build, facts, [sys.executable, "-c", "pass"], echo=lambda _line: None)))
+        if number == 1:
+            staging = Context(clone, env=dict(travis, TRAVIS_JOB_NUMBER="1.2"),
+                              clock=_fixed(moment), target="staging")
+            rows.append(_row("1", moment, change + " (staging)", event, run(
+                staging, staging.facts(), [sys.executable, "-c", "pass"], echo=lambda _: None)))
+    _picture(Context(base / f"build-{len(TIMELINE)}", env=env,
+                     clock=_fixed(TIMELINE[-1][0] + timedelta(hours=1))), page)
     return rows
+
+
+def _row(number: str, moment: datetime, change: str, event: str, result: RunResult,
+         ) -> tuple[str, ...]:
+    from ledger.timefmt import show, span
+
+    decision = result.decision
+    verdict = decision.verdict + (f" [{' '.join(decision.operations)}]"
+                                  if decision.operations else "")
+    why = decision.reasons[0] if decision.reasons else ""
+    if decision.verdict == "wait" and decision.pending:
+        pending = decision.pending[0]
+        since = f" since build {pending.since_build}" if pending.since_build else ""
+        need = f", needs ~{span(decision.estimates[0].need)}" if decision.estimates else ""
+        why = f"{pending.kind} pending{since}{need}; next window " + (
+            show(decision.next_window, ZONE) if decision.next_window else "unknown")
+    elif result.claim is not None and not result.failed_step:
+        why = "ran " + (" ".join(decision.operations) or "the deploy") + "; recorded deployed"
+    return (number, show(moment, ZONE), change, event, verdict, why)
+
+
+def _picture(ctx: Context, page: Path) -> None:
+    from cli import forecast, report
+    from ledger.actions.inspect import decide, week
+
+    verdict = decide(ctx, ctx.facts(), offline=True)
+    now, zone = verdict.situation.now, ctx.config.zone
+    picture = week(ctx, verdict, MONDAY.date(), forecast.forecast(verdict.decision, zone, now))
+    page.write_text(report.html(picture, zone, "deploy-ledger demo: the week of Mon 23 Nov "
+                                                "2026 in Europe/Amsterdam, target production"),
+                    encoding="utf-8")
 
 
 def _fixed(moment: datetime) -> Callable[[], datetime]:

@@ -101,12 +101,15 @@ def keygen(identity: Annotated[str, typer.Option(
 
 
 @app.command()
-def demo() -> None:
-    """Replay the motivating week (migrations held in busy hours, every later build waiting)
-    in a throwaway repository, and print each build's verdict."""
+def demo(html: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--html", help="Write the picture of the week here (default: in the temp directory).")
+        ] = None) -> None:
+    """Replay the motivating week (migrations held in busy hours, every later build waiting;
+    two targets; durations) in a throwaway repository, print each build's verdict, and write
+    a picture of the week (`report --html`)."""
     from cli.demo import run_demo
 
-    run_demo(out)
+    run_demo(out, html)
 
 
 @app.command()

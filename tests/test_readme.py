@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from helpers import ROOT, clean_env, run_cli
 
@@ -19,11 +20,16 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_second() -> None:
         assert part in tests
 
 
-def test_demo_shows_the_latch(tmp_path: object) -> None:
-    result = run_cli(ROOT, "demo", env=clean_env())
+def test_demo_shows_the_latch(tmp_path: Path) -> None:
+    result = run_cli(ROOT, "demo", "--html", str(tmp_path / "week.html"), env=clean_env())
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line[:1].isdigit()]
     words = {"wait", "deploy", "deploy-expensive", "skip"}
     verdicts = [next(token for token in row if token in words) for row in rows]
-    assert verdicts == ["wait", "wait", "deploy-expensive", "deploy", "wait", "deploy-expensive"]
+    assert verdicts == ["wait", "deploy-expensive", "wait", "deploy-expensive", "deploy", "wait",
+                        "deploy-expensive"]  # the second: build 1 on staging
     assert "[migrate]" in result.stdout and "[index]" in result.stdout
+    assert "adds a migration (staging)" in result.stdout and "needs ~2h00m" in result.stdout
+    page = result.stdout.rstrip().rsplit("A picture of the week (production): ", 1)[1]
+    assert page == str(tmp_path / "week.html")
+    assert Path(page).read_text().count('<circle class="build"') == 6
