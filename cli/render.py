@@ -162,7 +162,7 @@ def status_text(status: Status, zone: ZoneInfo) -> list[str]:
         lines.append(f"quiet:    next window for expensive work {when(status.next_quiet, zone)}"
                      + (" (now)" if status.next_quiet <= status.now
                         else f" (in {span(status.next_quiet - status.now)})"))
-    lines += [f"estimate: {line}" for line in forecast.estimate_lines(decision)]
+    lines += [f"estimate: {e.kind} {e.describe()}" for e in decision.estimates]
     if decision.pending:
         lines.append(f"forecast: {forecast.forecast(decision, zone, status.now)}")
     lines.append(f"verdict:  {decision.verdict} for {decision.commit[:12]} now"

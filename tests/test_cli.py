@@ -310,6 +310,7 @@ def test_status_and_decide_say_it_plainly(baselined: Project) -> None:
         "lease:    free",
         f"failed:   {head} at Mon 23 Nov 22:10 CET (Test Author <author@example.com>): boom",
         "quiet:    next window for expensive work Mon 23 Nov 22:15 CET (now)",
+        "estimate: migrate ~1h00m (min_quiet)",
         "forecast: now",
         f"verdict:  deploy-expensive for {head} now (quiet window: expensive work may run now)",
         "ledger:   0 line(s) do not count"]
