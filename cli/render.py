@@ -6,9 +6,6 @@ shell output carry ISO-8601 UTC.
 
 from __future__ import annotations
 
-import base64
-import json
-import shlex
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -93,6 +90,8 @@ def decision_shell(decision: Decision) -> list[str]:
         "LIVE_COMMIT": decision.live_commit or "",
         "REASONS": "; ".join(decision.reasons),
     }
+    import shlex
+
     return [f"DEPLOY_LEDGER_{k}={shlex.quote(v)}" for k, v in values.items()]
 
 
@@ -307,6 +306,8 @@ def init_lines(done: Initialised) -> list[str]:
     if done.private_key is not None:
         lines.append("your new key, on one line (you sign hold, approve, trust... with it: keep "
                      "it, and give it as --key-file or $" + done.key_env + "):")
+        import base64
+
         lines.append(base64.b64encode(done.private_key.encode()).decode())
     if not done.others:
         lines.append("CI needs its own key: `deploy-ledger keygen --rights build,deploy --out "
@@ -349,12 +350,16 @@ def doctor_lines(findings: list[Finding]) -> list[str]:
 
 
 def dumps(data: object) -> str:
+    import json
+
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def schedule_lines(provider: str, lines: list[CronLine], daily: tuple[int, list[str]] | None,
                    branch: str, year: int) -> list[str]:
     """``schedule``'s output for one CI provider."""
+    import shlex
+
     from ledger.cron import describe, offset_text
 
     if not lines:

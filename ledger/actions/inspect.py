@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .. import durations
-from .. import week as weeks
 from ..ci import CiBuild
 from ..context import Context, Situation
 from ..events import Event
 from ..fold import differences
 from ..history import Problem, Removal, Seen
 from ..rules import Decision
-from ..week import Week
+
+if TYPE_CHECKING:
+    from ..week import Week
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def events_since(ctx: Context, since: datetime) -> list[Event]:
 
 def week(ctx: Context, verdict: Verdict, day: date, forecast: str) -> Week:
     """The picture of the week holding ``day`` for ``verdict``'s target (``ledger.week``)."""
+    from .. import week as weeks  # only for the picture: not on the CI step's path
     schedule = verdict.situation.policy.rules.schedule
     start, _end = weeks.bounds(day, schedule)
     decision, now = verdict.decision, verdict.situation.now
