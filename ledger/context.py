@@ -73,6 +73,7 @@ class Context:
         # The deploy target (LEDGER.md §8.5): its settings are the configuration from here on.
         # Commands about the whole ledger (log, verify, sync, …) need none: ``pick=False``.
         self.target, self.target_named = targets.choose(whole, target, env) if pick else ("", False)
+        self._target_flag = target
         self.targets = tuple(whole.targets)
         self.config = whole.for_target(self.target)
         self.store = Store(probe.repo, env, self.config.remote)
@@ -245,15 +246,36 @@ class Context:
                 f"commit (gone from {self.config.remote} after a history rewrite? record what "
                 "production runs: `deploy-ledger deployed --commit <sha>`)")
         try:
-            live_config = config_mod.read_from(lambda name: self.store.file_at(live, name),
-                                               f"{live[:12]}:").for_target(self.target)
+            live_whole = config_mod.read_from(lambda name: self.store.file_at(live, name),
+                                              f"{live[:12]}:")
         except (ConfigError, RepositoryError) as exc:
             return policy_mod.own(self.config), f"the live commit's configuration: {exc}"
+        changed = self._target_changed(live_whole, live)
+        if changed:
+            return policy_mod.own(self.config), changed
+        live_config = live_whole.for_target(self.target)
         if live_config.source == config_mod.BUILT_IN and self.anchor.ledger:
             # Live from before deploy-ledger was set up (the baseline): it has no rules to add.
             # (No build deploys a commit without the file: with an identity that is exit 1.)
             return policy_mod.own(self.config), ""
         return policy_mod.stricter(self.config, live_config, live), ""
+
+    def _target_changed(self, live: config_mod.Config, commit: str) -> str:
+        # Which target a build deploys to is not the judged commit's to change either
+        # (LEDGER.md §8.5): once the live commit has targets, its configuration must choose
+        # the same one (from the same flag and environment).
+        if not live.targets:
+            return ""
+        try:
+            theirs = targets.choose(live, self._target_flag, self.env)[0]
+        except UsageError as exc:
+            theirs = f"none ({exc})"
+        if theirs == self.target:
+            return ""
+        return (f"this commit changes which target the build deploys to: "
+                f"{self.target or 'none'} by its configuration, {theirs} by the live commit "
+                f"{commit[:12]}'s (default_target, target_variable, [targets]); name the target "
+                "with --target or $DEPLOY_LEDGER_TARGET, or have a person deploy the change")
 
     def evaluate(self, situation: Situation, facts: CiBuild) -> Decision:
         """The verdict for ``facts`` in ``situation``."""

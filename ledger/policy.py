@@ -11,7 +11,7 @@ globs take, each list with its own `!` exclusions, and runs the commit's own com
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from .config import Config
@@ -34,6 +34,17 @@ def own(config: Config) -> Policy:
     return Policy(config.rules(), config.work, config.lease, config.source)
 
 
+def _duration(name: str, mine: Config, live: Config) -> timedelta | None:
+    # The longer of the two: a side that sets no duration for the kind expects min_quiet of
+    # it, so a duration shorter than the live commit's min_quiet cannot loosen it (§8.4).
+    sides = [config.work[name].duration if name in config.work else None
+             for config in (mine, live)]
+    if not any(sides):
+        return None
+    return max(side or config.min_quiet for side, config in zip(sides, (mine, live),
+                                                                strict=True))
+
+
 def stricter(mine: Config, live: Config, live_commit: str) -> Policy:
     """The stricter of the commit's configuration and the live commit's."""
     a, b = mine.rules(), live.rules()
@@ -44,10 +55,10 @@ def stricter(mine: Config, live: Config, live_commit: str) -> Policy:
     for name, kind in mine.work.items():
         before = work.get(name)
         also = (before.paths,) if before and before.paths != kind.paths else ()
-        durations = [d for d in (kind.duration, before.duration if before else None) if d]
         work[name] = WorkKind(name, kind.paths, kind.run if kind.run is not None else
-                              (before.run if before else None), also,
-                              max(durations) if durations else None)
+                              (before.run if before else None), also)
+    for name, kind in work.items():
+        work[name] = replace(kind, duration=_duration(name, mine, live))
     order = [*mine.work, *(k for k in live.work if k not in mine.work)]
     return Policy(rules, {k: work[k] for k in order}, max(mine.lease, live.lease),
                   f"{mine.source} and the live commit {live_commit[:12]}'s")

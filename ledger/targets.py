@@ -9,11 +9,11 @@ from .errors import UsageError
 
 
 def choose(config: Config, flag: str | None, env: Mapping[str, str]) -> tuple[str, bool]:
-    """The target commands act on, and whether it was named (flag or environment) rather than
-    defaulted: ``--target``, ``$DEPLOY_LEDGER_TARGET``, ``target_variable``'s value,
-    ``default_target``, the only target; "" without targets."""
-    named = flag or env.get("DEPLOY_LEDGER_TARGET", "") or (
-        env.get(config.target_variable, "") if config.target_variable else "")
+    """The target commands act on, and whether it was named (``--target`` or
+    ``$DEPLOY_LEDGER_TARGET``) rather than found (``target_variable``'s value,
+    ``default_target``, the only target); "" without targets."""
+    explicit = flag or env.get("DEPLOY_LEDGER_TARGET", "")
+    named = explicit or (env.get(config.target_variable, "") if config.target_variable else "")
     names = list(config.targets)
     if not names:
         if named:
@@ -25,4 +25,4 @@ def choose(config: Config, flag: str | None, env: Mapping[str, str]) -> tuple[st
                          f"default_target in {config.source}")
     if chosen not in config.targets:
         raise UsageError(f"unknown target {chosen!r} (configured: {', '.join(names)})")
-    return chosen, bool(named)
+    return chosen, bool(explicit)

@@ -15,7 +15,7 @@ def configure(project: Project, extra: str, migrate: str = "") -> None:
     text = toml.read_text().replace('timezone = "Europe/Amsterdam"\n',
                                     f'timezone = "Europe/Amsterdam"\n{extra}')
     toml.write_text(text.replace('[work.migrate]\n', f'[work.migrate]\n{migrate}'))
-    git(project.work, "commit", "-q", "-am", "configure")
+    git(project.work, "commit", "-q", "--allow-empty", "-am", "configure")
     git(project.work, "push", "-q", "origin", "main")
     done = project.cli(project.work, "init", "--baseline", "HEAD", "--now", "2026-11-22T12:00")
     assert done.returncode == 0, done.stderr

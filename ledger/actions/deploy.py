@@ -87,7 +87,8 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
         echo(f"deploy-ledger: running {label}")
         started = time.monotonic()
         status = _run_step(step, env, echo, cwd)
-        seconds[label] = round(time.monotonic() - started)
+        if status == 0:  # a step that failed says nothing about how long the work takes
+            seconds[label] = round(time.monotonic() - started)
         result.steps.append(label)
         if status != 0:
             result.failed_step, result.step_status = f"{label} exited with status {status}", status
@@ -103,7 +104,8 @@ def run(ctx: Context, facts: CiBuild, command: Sequence[str], echo: Echo) -> Run
 
 def _took(ctx: Context, kinds: Sequence[str], seconds: Mapping[str, int]) -> dict[str, int]:
     # A kind with its own command took that command's time; one without ran inside the deploy
-    # command (a release phase), which took at least as long. A step not reached took nothing.
+    # command (a release phase), which took at least as long. A step that failed or was not
+    # reached took nothing we know.
     # A ledger without identity (format 1) has no place for it.
     if not ctx.anchor.ledger:
         return {}
