@@ -26,7 +26,7 @@ def estimate_lines(decision: Decision) -> list[str]:
 
 def forecast(decision: Decision, zone: ZoneInfo, now: datetime) -> str:
     """When the pending work (or the commit) will deploy, as far as can be known now."""
-    when = decision.next_window
+    when = decision.forecast
     if decision.deploys:
         return "now"
     if decision.verdict == SKIP:
@@ -39,6 +39,8 @@ def forecast(decision: Decision, zone: ZoneInfo, now: datetime) -> str:
     held = [r for r in decision.reasons if r.startswith("held by ")]
     if held:
         return "after a release (" + held[0] + ")"
+    if any("CI_DEPLOY_FREEZE" in r for r in decision.reasons):
+        return "after GitLab's deploy freeze (CI_DEPLOY_FREEZE) ends, at the first window then"
     if decision.pending:
         need = needs_text(decision.estimates) if decision.estimates else "the work"
         return f"never within a year: {need} fits in no quiet window"
@@ -50,6 +52,5 @@ def decision_json(decision: Decision) -> dict[str, object]:
     return {
         "estimates": [{"kind": e.kind, "seconds": int(e.need.total_seconds()),
                        "basis": e.basis} for e in decision.estimates],
-        "forecast": maybe_stamp(decision.next_window) if decision.verdict == WAIT
-        else (maybe_stamp(None) if decision.verdict == SKIP else "now"),
+        "forecast": "now" if decision.deploys else maybe_stamp(decision.forecast),
     }

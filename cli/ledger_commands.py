@@ -141,6 +141,7 @@ def report(html: Annotated[Path, typer.Option(
     from cli import report as page
     from ledger.actions.inspect import decide as decide_now
     from ledger.actions.inspect import week as week_of
+    from ledger.timefmt import YEARS
 
     ctx = ctx_for(now, target)
     verdict = decide_now(ctx, ctx.facts(commit), offline=offline)
@@ -149,9 +150,14 @@ def report(html: Annotated[Path, typer.Option(
         day = date.fromisoformat(week) if week else moment.astimezone(zone).date()
     except ValueError:
         raise UsageError(f"--week: {week!r} is not a date YYYY-MM-DD") from None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise UsageError(f"--week: {week!r} is outside the years {YEARS[0]}-{YEARS[1]}")
     picture = week_of(ctx, verdict, day, forecast.forecast(verdict.decision, zone, moment))
     monday = picture.start.astimezone(zone)
     title = (f"deploy-ledger: the week of {monday:%a %d %b %Y} in {zone.key}"
              + (f", target {ctx.target}" if ctx.target else ""))
-    html.write_text(page.html(picture, zone, title), encoding="utf-8")
+    try:
+        html.write_text(page.html(picture, zone, title), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--html: cannot write {html}: {exc.strerror or exc}") from None
     out(f"wrote {html}")

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ledger.actions.inspect import Report, Status
     from ledger.actions.record import Recorded
     from ledger.actions.setup import Baseline, Initialised
-    from ledger.cron import CronLine
     from ledger.events import Event
     from ledger.history import Seen
     from ledger.rules import Decision, Pending
@@ -107,12 +106,21 @@ def github_outputs(decision: Decision) -> str:
 def github_summary(decision: Decision, zone: ZoneInfo, now: datetime) -> str:
     icon = {"deploy": "✅", "deploy-expensive": "🛠️", "wait": "⏳", "skip": "⏭️"}[decision.verdict]
     out = [f"### {icon} deploy-ledger: `{decision.verdict}` for `{decision.commit[:12]}`", ""]
-    out += [f"- pending: {pending_text(item, zone)}" for item in decision.pending]
-    out += [f"- {reason}" for reason in decision.reasons]
+    out += [f"- pending: {markdown_text(pending_text(item, zone))}" for item in decision.pending]
+    out += [f"- {markdown_text(reason)}" for reason in decision.reasons]
     window = next_window_text(decision, zone, now)
     if window:
         out.append(f"- next window: **{window}**")
     return "\n".join(out) + "\n"
+
+
+def markdown_text(text: str) -> str:
+    """People's text (a hold's reason, an identity) as plain text in Markdown: one line, no
+    HTML, no links, no table cells."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("[", "&#91;"),
+                         ("]", "&#93;"), ("|", "&#124;"), ("`", "&#96;")):
+        text = text.replace(char, entity)
+    return " ".join(text.split())
 
 
 def recorded_text(result: Recorded, zone: ZoneInfo) -> str:
@@ -353,39 +361,3 @@ def dumps(data: object) -> str:
     import json
 
     return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def schedule_lines(provider: str, lines: list[CronLine], daily: tuple[int, list[str]] | None,
-                   branch: str, year: int) -> list[str]:
-    """``schedule``'s output for one CI provider."""
-    import shlex
-
-    from ledger.cron import describe, offset_text
-
-    if not lines:
-        return ["# No busy windows: expensive work may start at any time; no schedule needed."]
-    zone = lines[0].local.split(" ", 1)[1]
-    head = [f"# Builds shortly after each quiet window opens in {zone} ({year}'s DST rules).",
-            "# Cron runs in UTC: one line per UTC offset, each for the months it is in force; in",
-            "# a month with a DST change both run, and the gate refuses one that lands in busy "
-            "time."]
-    if provider == "github":
-        return [*head, "on:", "  schedule:",
-                *(f"    # {describe(line)}\n    - cron: \"{line.expression}\"" for line in lines)]
-    if provider == "gitlab":
-        return [*head, "# GitLab pipeline schedules (CI/CD > Schedules, or glab), in UTC:",
-                *(f"# {describe(line)}\nglab schedule create --ref {shlex.quote(branch)} "
-                  f"--cron \"{line.expression}\" --cronTimeZone UTC --description "
-                  f"\"deploy-ledger: {line.local} (UTC{offset_text(line.offset)})\""
-                  for line in lines)]
-    assert daily is not None
-    at, local = daily
-    return [
-        "# Travis CI runs cron jobs daily, weekly or monthly at about the time of day the job was",
-        "# created (UTC, up to an hour late): no cron lines, no DST. Create a daily job for",
-        f"# branch {branch} at {at // 60:02d}:{at % 60:02d} UTC (Settings > Cron Jobs, "
-        "\"Always run\": skipping",
-        "# when the branch built in the last 24 hours would skip the nightly deploy).",
-        f"# In {zone} it starts at {' or '.join(local)}, never before the quiet window opens.",
-        "# The same schedule as UTC cron lines, for reference:",
-        *(f"# {line.expression}  ({describe(line)})" for line in lines)]

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
+from cli.render import markdown_text
 from ledger.timefmt import show
 from ledger.week import OUTCOMES, Span, Week
 
@@ -72,12 +73,13 @@ def markdown(week: Week, zone: ZoneInfo) -> str:
         marks = [m for m in week.builds if lo <= m.at < hi]
         counts = ", ".join(f"{sum(m.outcome == o for m in marks)} {o}" for o in OUTCOMES
                            if any(m.outcome == o for m in marks)) or "-"
-        deploys = [s.label for s in week.spans if s.row == "deploy" and lo <= s.start < hi]
+        deploys = [markdown_text(s.label) for s in week.spans
+                   if s.row == "deploy" and lo <= s.start < hi]
         pending = sorted({s.label for s in week.spans
                           if s.row == "pending" and s.start < hi and s.end > lo})
         out.append(f"| {day.strftime('%a %d %b')} | {counts} | {'; '.join(deploys) or '-'} | "
                    f"{', '.join(pending) or '-'} |")
-    return "\n".join(out) + f"\n\nForecast: {week.forecast or 'nothing pending'}\n"
+    return "\n".join(out) + f"\n\nForecast: {markdown_text(week.forecast or 'nothing pending')}\n"
 
 
 def _midnight(week: Week, zone: ZoneInfo, offset: int) -> datetime:

@@ -148,6 +148,11 @@ def schedule(provider: Annotated[str, typer.Option(
         raise UsageError(f"--delay: {exc}") from None
     ctx = ctx_for(now, target)
     rules, year = ctx.config.rules(), ctx.clock().year
-    lines = cron.lines(rules.schedule, after, year)
+    try:
+        lines = cron.lines(rules.schedule, after, year)
+    except ValueError as exc:
+        raise UsageError(f"--delay {delay}: {exc}") from None
     daily = cron.daily_utc(rules.schedule, after, year)
-    out("\n".join(render.schedule_lines(provider, lines, daily, ctx.config.branch[0], year)))
+    from cli.schedule_text import schedule_lines
+
+    out("\n".join(schedule_lines(provider, lines, daily, ctx.config.branch[0], year)))

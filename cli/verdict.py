@@ -51,11 +51,15 @@ def github(ctx: Context, verdict: Verdict, more: str = "") -> None:
     decision, now, zone = verdict.decision, verdict.situation.now, ctx.config.zone
     table = report.markdown(week(ctx, verdict, now.astimezone(zone).date(),
                                  forecast.forecast(decision, zone, now)), zone)
-    for name, text in (("GITHUB_OUTPUT", render.github_outputs(decision) + more),
-                       ("GITHUB_STEP_SUMMARY",
-                        render.github_summary(decision, zone, now) + "\n" + table)):
+    # The summary first: if any file cannot be written, no `deploy=true` output is left behind.
+    for name, text in (("GITHUB_STEP_SUMMARY",
+                        render.github_summary(decision, zone, now) + "\n" + table),
+                       ("GITHUB_OUTPUT", render.github_outputs(decision) + more)):
         target = os.environ.get(name)
         if not target:
             raise UsageError(f"--format github needs ${name} (set by GitHub Actions)")
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write ${name} ({target}): {exc.strerror or exc}") from None

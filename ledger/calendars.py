@@ -8,6 +8,7 @@ without it. Calendars are data, not a clock: pure, like the schedule that asks t
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import date
 from functools import cache
 from typing import Any
@@ -33,13 +34,19 @@ def check(code: str) -> str:
 
 
 def is_holiday(code: str, day: date) -> bool:
-    """Whether ``day`` is a public holiday in the calendar ``code`` (checked by ``check``)."""
-    return day in _calendar(code)
+    """Whether ``day`` is a public holiday in the calendar ``code`` (checked by ``check``).
+    Beyond the years the package has data for, it knows none: busy windows apply (the stricter
+    answer), and its warning is not ours to print."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return day in _calendar(code)
 
 
 def name(code: str, day: date) -> str | None:
     """The holiday's name on ``day`` in calendar ``code``, if it is one."""
-    found = _calendar(code).get(day)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = _calendar(code).get(day)
     return str(found) if found is not None else None
 
 

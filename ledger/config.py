@@ -8,6 +8,7 @@ the key and what is wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -231,6 +232,7 @@ def _holidays(key: str, value: object) -> tuple[date | str, ...]:
     return tuple(days)
 
 
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 TARGET_KEYS = ("branch", "busy", "holidays", "freeze", "min_quiet", "expensive_on", "lease")
 
 
@@ -247,7 +249,12 @@ def _targets(key: str, value: object) -> dict[str, dict[str, Any]]:
         if extra:
             raise ValueError(f"[targets.{name}] has unknown key {extra[0]!r} (a target may "
                              f"set {', '.join(TARGET_KEYS)})")
-        found[name] = {k: CONVERT[k](k, v) for k, v in table.items()}
+        found[name] = {}
+        for key, raw in table.items():
+            try:
+                found[name][key] = CONVERT[key](key, raw)
+            except ValueError as exc:
+                raise ValueError(f"[targets.{name}] {key}: {exc}") from None
     return found
 
 
@@ -258,7 +265,7 @@ def _target_name(key: str, value: object) -> str:
 
 
 def _variable(key: str, value: object) -> str:
-    if not isinstance(value, str) or (value and not value.replace("_", "").isalnum()):
+    if not isinstance(value, str) or (value and not _VARIABLE.match(value)):
         raise ValueError("must be the name of an environment variable or \"\"")
     return value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from .schedule import Schedule
 
@@ -58,9 +58,16 @@ def openings(schedule: Schedule, delay: timedelta) -> list[Opening]:
     starts = {start for start, _end in merged}
     ends = sorted({end % WEEK for _start, end in merged} - starts)  # a wrap is no opening
     step = int(delay.total_seconds() // 60)
+    if not timedelta(0) <= delay < timedelta(days=1):
+        raise ValueError("must be at least 0 and less than a day")
     grouped: dict[tuple[int, int], set[int]] = {}
     for end in ends:
         at = (end + step) % WEEK
+        inside = next((s for s, e in merged if s <= at < e or s <= at + WEEK < e), None)
+        if inside is not None:
+            raise ValueError(f"{_hhmm(end % DAY)} + {step // 60}h{step % 60:02d}m is "
+                             f"{DAY_NAMES[at // DAY]} {_hhmm(at % DAY)}, inside busy time: "
+                             "the quiet window that opened has closed again")
         grouped.setdefault((at % DAY, end % DAY), set()).add(at // DAY)
     return [Opening(minute, frozenset(days), opens)
             for (minute, opens), days in sorted(grouped.items())]
@@ -75,9 +82,12 @@ def lines(schedule: Schedule, delay: timedelta, year: int) -> list[CronLine]:
         by_offset: dict[timedelta, set[int]] = {}
         for day in _days(year):
             local = datetime.combine(day, time(opening.minute // 60, opening.minute % 60))
-            offset = local.replace(tzinfo=zone).utcoffset()
+            aware = local.replace(tzinfo=zone)
+            offset = aware.utcoffset()
             assert offset is not None
-            by_offset.setdefault(offset, set()).add(day.month)
+            # Cron reads the month (and day) in UTC: a late-evening build west of Greenwich
+            # fires in UTC's next day, sometimes its next month.
+            by_offset.setdefault(offset, set()).add(aware.astimezone(timezone.utc).month)
         for offset, months in sorted(by_offset.items(), reverse=True):
             utc = opening.minute - int(offset.total_seconds() // 60)
             shift, minute = divmod(utc, DAY)

@@ -56,6 +56,7 @@ class Decision:
     next_window: datetime | None = None
     live_commit: str | None = None
     estimates: tuple[Estimate, ...] = ()  # of the pending kinds (LEDGER.md §8.4)
+    forecast: datetime | None = None  # when it will deploy, as far as known now (§8.2)
 
     @property
     def deploys(self) -> bool:
@@ -98,17 +99,23 @@ def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rule
     ops = tuple(p.kind for p in pending)
     need = total(estimates) if estimates else rules.schedule.min_quiet
 
-    def verdict(word: str, reasons: Sequence[str], when: datetime | None = None) -> Decision:
+    def verdict(word: str, reasons: Sequence[str], when: datetime | None = None,
+                then: datetime | None = None) -> Decision:
         chosen = ops if word == DEPLOY_EXPENSIVE else ()
+        forecast = now if word in (DEPLOY, DEPLOY_EXPENSIVE) else then
         return Decision(word, facts.commit, chosen, tuple(pending), tuple(reasons), when, live,
-                        tuple(estimates))
+                        tuple(estimates), forecast)
 
     skip = _not_deployable(facts, rules, live, bool(pending), behind_live)
     if skip:
         return verdict(SKIP, [skip])
     stopped = _stopped(state, facts, rules, now)
     if stopped:
-        return verdict(WAIT, stopped[0], stopped[1])
+        until = stopped[1]
+        # After a freeze or a lease, pending work still needs a window it fits in.
+        then = (rules.schedule.next_expensive(until, need) if pending else until) \
+            if until is not None else None
+        return verdict(WAIT, stopped[0], until, then)
     if not pending:
         return verdict(DEPLOY, ["nothing expensive is pending"])
     approval = state.approval(facts.commit, now)
@@ -123,7 +130,8 @@ def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rule
     if not blocked:
         fits = f" ({needs_text(told)})" if told else ""
         return verdict(DEPLOY_EXPENSIVE, [f"quiet window: expensive work may run now{fits}"])
-    return verdict(WAIT, blocked, rules.schedule.next_expensive(now, need))
+    window = rules.schedule.next_expensive(now, need)
+    return verdict(WAIT, blocked, window, window)
 
 
 def _not_deployable(facts: CiBuild, rules: Rules, live: str | None, pending: bool,
@@ -167,7 +175,7 @@ def _outside_window(facts: CiBuild, rules: Rules, now: datetime,
     reasons = []
     schedule = rules.schedule
     busy = schedule.busy_at(now)
-    left = schedule.quiet_left(now)
+    left = schedule.quiet_left(now, need)
     if busy:
         reasons.append(f"now is inside busy time until {show(busy[1], schedule.zone)}")
     elif left < need and estimates:

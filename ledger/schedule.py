@@ -173,14 +173,16 @@ class Schedule:
     def _blocked(self, start: datetime, days: int) -> list[Interval]:
         return _merge([*self.busy_intervals(start, days), *self.freezes])
 
-    def quiet_left(self, now: datetime) -> timedelta:
-        """How long from ``now`` until busy time or a freeze begins (0 inside one)."""
-        for start, end in self._blocked(now, 8):
+    def quiet_left(self, now: datetime, need: timedelta = timedelta(0)) -> timedelta:
+        """How long from ``now`` until busy time or a freeze begins (0 inside one), looking at
+        least ``need`` ahead (8 days at least; a longer answer is "all of it")."""
+        days = max(8, min(need.days + 2, HORIZON_DAYS))
+        for start, end in self._blocked(now, days):
             if start <= now < end:
                 return timedelta(0)
             if start > now:
                 return start - now
-        return timedelta(days=8)
+        return timedelta(days=days)
 
     def next_expensive(self, now: datetime, need: timedelta | None = None) -> datetime | None:
         """The first instant >= ``now`` at which expensive work may start: outside busy time and

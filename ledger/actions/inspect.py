@@ -126,7 +126,10 @@ def week(ctx: Context, verdict: Verdict, day: date, forecast: str) -> Week:
     from .. import week as weeks  # only for the picture: not on the CI step's path
     schedule = verdict.situation.policy.rules.schedule
     start, _end = weeks.bounds(day, schedule)
-    decision, now = verdict.decision, verdict.situation.now
-    at = (now if decision.deploys else decision.next_window) if decision.pending else None
-    return weeks.picture(events_since(ctx, start - timedelta(days=1)), schedule, day,
+    decision = verdict.decision
+    at = decision.forecast if decision.pending else None
+    # What still matters (an older hold, the live deploy) with what was added lately.
+    events = {e.id: e for e in [*verdict.situation.loaded.state.retained(),
+                                *events_since(ctx, start - timedelta(days=1))]}
+    return weeks.picture(list(events.values()), schedule, day,
                          forecast=forecast if decision.pending else "", forecast_at=at)

@@ -1,0 +1,44 @@
+"""``schedule``'s output: the cron lines for one CI provider, with what each is for."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from ledger.cron import describe, offset_text
+
+if TYPE_CHECKING:
+    from ledger.cron import CronLine
+
+
+def schedule_lines(provider: str, lines: list[CronLine], daily: tuple[int, list[str]] | None,
+                   branch: str, year: int) -> list[str]:
+    """``schedule``'s output for one CI provider."""
+    if not lines:
+        return ["# No quiet window opens: busy all week, or never busy (then expensive work may "
+                "start at any time)."]
+    zone = lines[0].local.split(" ", 1)[1]
+    head = [f"# Builds shortly after each quiet window opens in {zone} ({year}'s DST rules).",
+            "# Cron runs in UTC: one line per UTC offset, each for the months it is in force; in",
+            "# a month with a DST change both run, and the gate refuses one that lands in busy "
+            "time."]
+    if provider == "github":
+        return [*head, "on:", "  schedule:",
+                *(f"    # {describe(line)}\n    - cron: \"{line.expression}\"" for line in lines)]
+    if provider == "gitlab":
+        return [*head, "# GitLab pipeline schedules (CI/CD > Schedules, or glab), in UTC:",
+                *(f"# {describe(line)}\nglab schedule create --ref {shlex.quote(branch)} "
+                  f"--cron \"{line.expression}\" --cronTimeZone UTC --description "
+                  f"\"deploy-ledger: {line.local} (UTC{offset_text(line.offset)})\""
+                  for line in lines)]
+    assert daily is not None
+    at, local = daily
+    return [
+        "# Travis CI runs cron jobs daily, weekly or monthly at about the time of day the job was",
+        "# created (UTC, up to an hour late): no cron lines, no DST. Create a daily job for",
+        f"# branch {branch} at {at // 60:02d}:{at % 60:02d} UTC (Settings > Cron Jobs, "
+        "\"Always run\": skipping",
+        "# when the branch built in the last 24 hours would skip the nightly deploy).",
+        f"# In {zone} it starts at {' or '.join(local)}, never before the quiet window opens.",
+        "# The same schedule as UTC cron lines, for reference:",
+        *(f"# {line.expression}  ({describe(line)})" for line in lines)]
