@@ -54,7 +54,8 @@ def name(code: str, day: date) -> str | None:
 def _supported() -> dict[str, list[str]]:
     import holidays
 
-    return {country: list(subdivisions)
+    # Only codes a configuration can name (the package also lists some by name).
+    return {country: [s for s in subdivisions if re.fullmatch(r"[A-Z0-9]{1,4}", s)]
             for country, subdivisions in holidays.list_supported_countries().items()}
 
 
