@@ -136,6 +136,11 @@ def _parents(parents: Sequence[str]) -> str:
     return ",".join(parents) or "-"
 
 
+def decode_lines(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
+    """Each line's event, or None if any is not exactly an event line."""
+    return _decode(lines)
+
+
 def _decode(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
     events = []
     for text in lines:

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import batch, checkpoint
+from . import batch, checkpoint, snapshot
 from .errors import HistoryCut
 from .events import Event, Trust
 from .fold import State, Targets
@@ -93,19 +93,23 @@ class Reader:
         shallow notes history is too short for the read, ``fetch`` fetches all of it and reads
         again (without it: ``HistoryCut``)."""
         try:
-            return self._load(now, tip, full, keep)
+            return self._load(now, tip, full, keep, full and keep == 0)
         except HistoryCut:
             if not fetch:
                 raise
         self.store.fetch(whole=True)
-        return self._load(now, tip, full, keep)
+        return self._load(now, tip, full, keep, full and keep == 0)
 
     def _load(self, now: datetime, tip: str | bool | None, full: bool, keep: int | None,
-              ) -> Loaded:
+              mine: bool = False) -> Loaded:
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
             return Loaded(None, Targets(), None if self.anchor.ledger else from_file(self.anchor),
                           target=self.target)
+        # A full read may start where this clone's last one ended (``snapshot``).
+        start = self._snapshot(head, now) if mine else None
+        if start is not None:
+            return self._resume(now, head, *start)
         base = None if full else self._find_checkpoint(head, now)
         loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
                         target=self.target)
@@ -120,7 +124,42 @@ class Reader:
         if base is not None and (loaded.trust is None
                                  or loaded.trust.digest != base.checkpoint.trust.digest):
             return self._load(now, head, True, keep)
+        if mine:
+            self._keep(loaded, now)
         return loaded
+
+    def _resume(self, now: datetime, head: str, base: _Base, snap: snapshot.Snapshot,
+                ) -> Loaded:
+        loaded = Loaded(head, base.checkpoint.state.copy(), target=self.target)
+        found = self._collect(loaded, head, base.commit)
+        if any(_is_trust(item) for item in found):
+            return self._load(now, head, True, 0)  # the trust changed since: read it all
+        self._fold(loaded, found, base, now, 0)
+        if loaded.trust is None or loaded.trust.digest != base.checkpoint.trust.digest:
+            return self._load(now, head, True, 0)
+        loaded.problems[:0], loaded.newer[:0] = snap.problems, snap.newer
+        loaded.removals[:0], loaded.read = snap.removals, loaded.read + snap.read
+        loaded.superseded, loaded.archived = (loaded.superseded + snap.superseded,
+                                              loaded.archived + snap.archived)
+        for obj, lines in snap.missing.items():
+            still = {text for text in lines
+                     if text.encode("utf-8", "surrogateescape") not in self._lines.of(head, obj)}
+            if still:
+                loaded.missing.setdefault(obj, set()).update(still)
+        self._keep(loaded, now)
+        return loaded
+
+    def _snapshot(self, head: str, now: datetime) -> tuple[_Base, snapshot.Snapshot] | None:
+        found = snapshot.start(self.store, self.anchor, head, now)
+        return (_Base(found[1].tip, 0, found[0]), found[1]) if found else None
+
+    def _keep(self, loaded: Loaded, now: datetime) -> None:
+        if loaded.trust is not None and loaded.tip is not None:
+            snapshot.keep(self.store, self.anchor, loaded.trust, now, snapshot.Snapshot(
+                loaded.tip, [], loaded.targets.clock, loaded.read, loaded.events,
+                loaded.superseded, loaded.archived, loaded.problems, loaded.newer,
+                loaded.removals, {k: sorted(v) for k, v in loaded.missing.items()}),
+                loaded.targets.retained())
 
     def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:
         lines = self._lines

@@ -1,0 +1,63 @@
+"""A full read resumes where this clone's last one ended (``ledger.snapshot``): the second
+`verify` reads only the notes commits after it, and says exactly what a whole read says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import Project, git, push_note
+
+
+def verify(project: Project, *, fresh: bool) -> tuple[int, str]:
+    folder = project.work / ".git" / "deploy-ledger"
+    if fresh:
+        for path in folder.glob("full-*.json"):
+            path.unlink()
+    done = project.cli(project.work, "verify")
+    return done.returncode, done.stdout
+
+
+def snapshots(project: Project) -> list[Path]:
+    return sorted((project.work / ".git" / "deploy-ledger").glob("full-*.json"))
+
+
+def test_the_second_verify_resumes_and_agrees(baselined: Project) -> None:
+    project = baselined
+    assert project.cli(project.work, "hold", "--reason", "one").returncode == 0
+    push_note(project, "event.0000000099-" + "ab" * 16 + " = { v = 2 }")  # does not count
+    first = verify(project, fresh=True)
+    assert first[0] == 1 and "malformed event" in first[1]
+    [saved] = snapshots(project)
+    tip = json.loads(saved.read_text())["tip"]
+    assert tip == git(project.work, "rev-parse", "refs/notes/deploys").strip()
+    # More history: a release, another bad line, a removal by plain git.
+    assert project.cli(project.work, "release", "--reason", "two").returncode == 0
+    push_note(project, "not an event at all")
+    head = git(project.work, "rev-parse", "HEAD").strip()
+    git(project.work, "notes", "--ref=deploys", "remove", head)
+    git(project.work, "push", "-q", "-f", "origin", "refs/notes/deploys")
+    resumed = verify(project, fresh=False)
+    whole = verify(project, fresh=True)
+    assert resumed == whole
+    assert "not an event" in whole[1] and "removed" in whole[1]
+
+
+def test_a_snapshot_that_does_not_fit_is_not_used(baselined: Project) -> None:
+    project = baselined
+    assert project.cli(project.work, "hold", "--reason", "one").returncode == 0
+    clean = verify(project, fresh=True)
+    assert clean[0] == 0
+    [saved] = snapshots(project)
+    data = json.loads(saved.read_text())
+    # It is used: what it says it read is counted, not read again (a clone's own record).
+    saved.write_text(json.dumps(dict(data, read=data["read"] + 1000)))
+    count = int(clean[1].split()[1])
+    assert verify(project, fresh=False) == (0, f"all {count + 1000} events verify\n")
+    # Someone's line edited in the snapshot: it no longer verifies, so the read is whole.
+    data["lines"] = [line.replace('"one"', '"two"') for line in data["lines"]]
+    data["read"] = 0
+    saved.write_text(json.dumps(data))
+    assert verify(project, fresh=False) == clean
+    saved.write_text("{ not json")
+    assert verify(project, fresh=False) == clean
