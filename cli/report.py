@@ -23,8 +23,11 @@ LEGEND = [("busy", "busy time"), ("freeze", "freeze"), ("holiday", "holiday"),
 
 def html(week: Week, zone: ZoneInfo, title: str) -> str:
     """The whole page."""
-    rows = ["builds", "deploys", *sorted({s.label for s in week.spans if s.row == "pending"}),
-            "lease", "hold"]
+    kinds = sorted({s.label for s in week.spans if s.row == "pending"})
+    # Rows are keyed apart from their labels: a work kind may be called "lease".
+    keys = [("row", "builds"), ("row", "deploy"), *(("kind", k) for k in kinds), ("row", "lease"),
+            ("row", "hold")]
+    rows = ["builds", "deploys", *kinds, "lease", "hold"]
     height = TOP + ROW * len(rows) + 120
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEFT + WIDTH + 20}" '
            f'height="{height}" role="img" aria-label="{escape(title)}">',
@@ -39,7 +42,7 @@ def html(week: Week, zone: ZoneInfo, title: str) -> str:
         svg.append(f'<line x1="{LEFT}" x2="{LEFT + WIDTH}" y1="{y + ROW}" y2="{y + ROW}" '
                    'stroke="#dddddd"/>')
     for span in week.spans:
-        index = rows.index({"deploy": "deploys", "pending": span.label}.get(span.row, span.row))
+        index = keys.index(("kind", span.label) if span.row == "pending" else ("row", span.row))
         colour = COLOURS["deploy-bar" if span.row == "deploy" else span.row]
         svg.append(_bar(week, span, TOP + ROW * index + 8, ROW - 16, colour, span.row,
                         span.label if span.row == "pending" else ""))

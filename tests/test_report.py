@@ -114,3 +114,21 @@ def test_the_week_in_a_real_browser(project: Project, tmp_path: Path) -> None:
     for name in ("wait", "deploy-expensive", "busy", "pending"):
         colour = tuple(int(COLOURS[name][i:i + 2], 16) for i in (1, 3, 5))
         assert colour in seen, name
+
+
+def test_a_kind_named_like_a_row_has_its_own_row() -> None:
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from cli.report import html
+    from ledger.week import Span, Week
+
+    start = datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc)
+    hour = timedelta(hours=1)
+    week = Week(start, start + timedelta(days=7), (), (),
+                (Span("pending", start, start + hour, "lease"),
+                 Span("lease", start, start + hour, "lease by travis build 1")), "", None)
+    page = html(week, ZoneInfo("Europe/Amsterdam"), "t")
+    pending = re.search(r'<rect class="pending" data-kind="lease" x="[\d.]+" y="([\d.]+)"', page)
+    lease = re.search(r'<rect class="lease" x="[\d.]+" y="([\d.]+)"', page)
+    assert pending and lease and pending.group(1) != lease.group(1)
