@@ -31,7 +31,9 @@ def record(commit: Commit = None, event: Event = None, branch: Branch = None,
     and push it. Pull-request builds and builds without the key record nothing and exit 0."""
     from ledger.actions.record import record as record_build
 
-    ctx = ctx_for(now, target)
+    # A build names no target (LEDGER.md §8.5): with several and none chosen, it shows what is
+    # pending for the untargeted state rather than refuse to record.
+    ctx = ctx_for(now, target, pick="lenient")
     result = record_build(ctx, ctx.facts(commit, event, branch), push=not no_push)
     out(render.recorded_text(result, ctx.config.zone))
 
@@ -75,7 +77,8 @@ def run(command: Annotated[list[str], typer.Argument(help="The deploy command, a
     if format == "json":
         out(render.dumps(render.run_json(result)))
     elif result.claim is None:
-        out("\n".join(render.decision_text(result.decision, ctx.config.zone, ctx.clock())))
+        out("\n".join(render.decision_text(result.decision, ctx.config.zone, ctx.clock(),
+                                            ctx.target)))
     else:
         out(render.run_text(result))
     if format == "github":

@@ -38,7 +38,7 @@ def status(commit: Commit = None, now: Now = None, format: Format = "text",
     if format == "json":
         out(render.dumps(render.status_json(result)))
     else:
-        out("\n".join(render.status_text(result, ctx.config.zone)))
+        out("\n".join(render.status_text(result, ctx.config.zone, ctx.target)))
 
 
 @app.command()

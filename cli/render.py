@@ -49,8 +49,11 @@ def next_window_text(decision: Decision, zone: ZoneInfo, now: datetime) -> str |
     return f"{when(decision.next_window, zone)} (in {span(decision.next_window - now)})"
 
 
-def decision_text(decision: Decision, zone: ZoneInfo, now: datetime) -> list[str]:
+def decision_text(decision: Decision, zone: ZoneInfo, now: datetime, target: str = "",
+                  ) -> list[str]:
     lines = [decision.verdict, f"  commit:      {decision.commit[:12]}"]
+    if target:
+        lines.append(f"  target:      {target}")
     if decision.operations:
         lines.append(f"  operations:  {' '.join(decision.operations)}")
     lines += [f"  pending:     {pending_text(item, zone)}" for item in decision.pending]
@@ -138,14 +141,15 @@ def _reason(event: Event) -> str:
     return str(getattr(event.body, "reason", ""))
 
 
-def status_text(status: Status, zone: ZoneInfo) -> list[str]:
+def status_text(status: Status, zone: ZoneInfo, target: str = "") -> list[str]:
     decision = status.verdict.decision
     live = status.live
+    lines = [f"target:   {target}"] if target else []
     if live is None:
-        lines = ["live:     unknown (no verified deployed event; see `init --baseline`)"]
+        lines.append("live:     unknown (no verified deployed event; see `init --baseline`)")
     else:
-        lines = [f"live:     {live.commit[:12]} since {when(live.time, zone)} "
-                 f"({live.by.describe()})"]
+        lines.append(f"live:     {live.commit[:12]} since {when(live.time, zone)} "
+                     f"({live.by.describe()})")
     lines += [f"pending:  {pending_text(item, zone)} at {decision.commit[:12]}"
               for item in decision.pending] or [f"pending:  nothing at {decision.commit[:12]}"]
     lines += [f"hold:     {_reason(h)} ({h.by.describe()}, {when(h.time, zone)})"

@@ -13,12 +13,14 @@ from ledger.timefmt import show
 from ledger.week import OUTCOMES, Span, Week
 
 COLOURS = {"deploy-expensive": "#7d3c98", "deploy": "#1e8449", "wait": "#d35400",
-           "skip": "#95a5a6", "busy": "#f5d0d0", "freeze": "#c8c8f0", "holiday": "#cfe8cf",
+           "skip": "#95a5a6", "forecast": "#e91e63", "busy": "#f5d0d0", "freeze": "#c8c8f0",
+           "holiday": "#cfe8cf",
            "deploy-bar": "#1c2833", "pending": "#f0b27a", "lease": "#5dade2", "hold": "#c0392b"}
 LEFT, WIDTH, ROW, TOP = 130, 1000, 34, 60
 LEGEND = [("busy", "busy time"), ("freeze", "freeze"), ("holiday", "holiday"),
-          *((o, o) for o in OUTCOMES), ("deploy-bar", "deploy (its work's time)"),
-          ("pending", "work pending"), ("lease", "lease"), ("hold", "hold")]
+          *((o, f"build: {o}") for o in OUTCOMES), ("deploy-bar", "deploy, as long as its work"),
+          ("pending", "work pending"), ("lease", "lease"), ("hold", "hold"),
+          ("forecast", "forecast (dashed)")]
 
 
 def html(week: Week, zone: ZoneInfo, title: str) -> str:
@@ -54,7 +56,8 @@ def html(week: Week, zone: ZoneInfo, title: str) -> str:
     if week.forecast_at is not None and week.start <= week.forecast_at < week.end:
         x = _x(week, week.forecast_at)
         svg.append(f'<line class="forecast" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 8}" '
-                   f'y2="{TOP + plot}" stroke="#7d3c98" stroke-dasharray="5,4" stroke-width="2"/>')
+                   f'y2="{TOP + plot}" stroke="{COLOURS["forecast"]}" stroke-dasharray="5,4" '
+                   'stroke-width="2"/>')
     svg.append(f'<text class="forecast-text" x="{LEFT}" y="{TOP + plot + 28}" font-size="14">'
                f'forecast: {escape(week.forecast or "nothing pending")}</text>')
     svg += _legend(TOP + plot + 50)
@@ -120,8 +123,11 @@ def _days(week: Week, zone: ZoneInfo, plot: float) -> list[str]:
 def _legend(y: float) -> list[str]:
     out, x = [], LEFT
     for key, text in LEGEND:
+        width = 28 + 7 * len(text)
+        if x + width > LEFT + WIDTH:  # wrap onto the next line
+            x, y = LEFT, y + 22
         out.append(f'<rect class="legend" x="{x}" y="{y}" width="14" height="14" '
                    f'fill="{COLOURS[key]}" stroke="#555"/>')
         out.append(f'<text x="{x + 18}" y="{y + 12}" font-size="12">{escape(text)}</text>')
-        x += 28 + 7 * len(text)
+        x += width
     return out

@@ -96,7 +96,8 @@ def keygen(identity: Annotated[str, typer.Option(
               "before `init`, or publish it with `deploy-ledger trust` after):", file=sys.stderr)
     else:
         print(f"# Its allowed_signers line, added to {signers} (`init` publishes it; once the "
-              "ledger has its identity, run `deploy-ledger trust` to):", file=sys.stderr)
+              "ledger has its identity, run `deploy-ledger trust` to publish it):",
+              file=sys.stderr)
     print(line, file=sys.stderr)
 
 
@@ -115,13 +116,13 @@ def demo(html: Annotated[Optional[Path], typer.Option(  # noqa: UP045
 @app.command()
 def doctor(fix: Annotated[bool, typer.Option(
         "--fix", help="Also make plain `git fetch` bring the ledger.")] = False,
-           now: Now = None) -> None:
+           now: Now = None, target: Target = None) -> None:
     """Check everything a set-up can get wrong — configuration and work kinds at HEAD, CI and
     job, time zone, remote and ledger identity, the key and its rights for this job, the next
     window — and print a checklist with the fix for each failure. Exit 0 only if all pass."""
     from ledger.actions.doctor import doctor as check
 
-    findings = check(Path(options["repo"]), os.environ, fix=fix, now=now)
+    findings = check(Path(options["repo"]), os.environ, fix=fix, now=now, target=target)
     out("\n".join(render.doctor_lines(findings)))
     if not all(f.ok for f in findings):
         raise SystemExit(1)
@@ -155,4 +156,5 @@ def schedule(provider: Annotated[str, typer.Option(
     daily = cron.daily_utc(rules.schedule, after, year)
     from cli.schedule_text import schedule_lines
 
-    out("\n".join(schedule_lines(provider, lines, daily, ctx.config.branch[0], year)))
+    out("\n".join(schedule_lines(provider, lines, daily, ctx.config.branch[0], year,
+                                 bool(rules.schedule.busy))))

@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 options = {"repo": "."}
 
 
-def ctx_for(now: str | None = None, target: str | None = None, *, pick: bool = True,
-            ) -> Context:
+def ctx_for(now: str | None = None, target: str | None = None, *,
+            pick: bool | str = True) -> Context:
     """The context of the repository the command runs in (``-C``), at ``now`` if given, for
-    deploy ``target`` (``pick=False``: a command about the whole ledger, no target)."""
+    deploy ``target`` (``pick=False``: a command about the whole ledger, no target;
+    ``"lenient"``: none when several are configured and none is chosen)."""
     from ledger.context import Context
 
     return Context(options["repo"], env=os.environ, now=now, target=target, pick=pick)

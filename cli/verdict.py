@@ -36,7 +36,7 @@ def decide(commit: str | None = None, now: str | None = None, event: str | None 
     elif format == "shell":
         out("\n".join(render.decision_shell(decision)))
     else:
-        out("\n".join(render.decision_text(decision, zone, moment)))
+        out("\n".join(render.decision_text(decision, zone, moment, ctx.target)))
         if format == "github":
             github(ctx, verdict)
     raise SystemExit(EXIT_OK if decision.deploys else EXIT_WAIT)

@@ -65,14 +65,15 @@ class Context:
 
     def __init__(self, path: str | os.PathLike[str], *, env: Mapping[str, str],
                  clock: Clock = wall_clock, now: str | None = None,
-                 target: str | None = None, pick: bool = True) -> None:
+                 target: str | None = None, pick: bool | str = True) -> None:
         probe = Store.discover(path, env)
         self.env = env
         self.root = probe.workdir or Path(probe.repo.path)
         whole = config_mod.load(probe.workdir)
         # The deploy target (LEDGER.md §8.5): its settings are the configuration from here on.
         # Commands about the whole ledger (log, verify, sync, …) need none: ``pick=False``.
-        self.target, self.target_named = targets.choose(whole, target, env) if pick else ("", False)
+        self.target, self.target_named = (targets.choose(whole, target, env, pick == "lenient")
+                                          if pick else ("", False))
         self._target_flag = target
         self.targets = tuple(whole.targets)
         self.config = whole.for_target(self.target)

@@ -56,7 +56,7 @@ def test_github_lines_hit_23_00_in_amsterdam_in_january_and_july(project: Projec
     expressions = [line.split('"')[1] for line in done.stdout.splitlines()
                    if line.strip().startswith("- cron:")]
     assert expressions == ["0 21 * 3-10 1-5", "0 22 * 1-3,10-12 1-5"]
-    assert "on:\n  schedule:\n    # 23:00 Europe/Amsterdam mon-fri (UTC+02:00, months 3-10): " \
+    assert "\n  schedule:\n    # 23:00 Europe/Amsterdam mon-fri (UTC+02:00, months 3-10): " \
            "quiet from 22:00\n" in done.stdout
     for day in (date(2026, 1, 14), date(2026, 7, 15)):  # Wednesdays
         assert [t.strftime("%H:%M") for t in firings(expressions, day, AMSTERDAM)] == ["23:00"]
@@ -118,7 +118,7 @@ def test_other_providers_say_how_to_set_it_up(project: Project, provider: str) -
                 'UTC --description "deploy-ledger: 23:00 Europe/Amsterdam (UTC+01:00)"'
                 in done.stdout)
     else:
-        assert "# branch main at 22:00 UTC (Settings > Cron Jobs" in done.stdout
+        assert "# at 22:00 UTC (Settings > Cron Jobs" in done.stdout
 
 
 def test_a_bad_provider_or_delay_is_a_usage_error(project: Project) -> None:

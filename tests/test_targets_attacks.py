@@ -81,3 +81,22 @@ def test_target_variable_does_not_aim_a_hold(project: Project) -> None:
     production = project.cli(build, "decide", *night,
                              **dict(travis, CI_ENVIRONMENT_NAME="production"))
     assert production.stdout.splitlines()[0] == "wait" and "held by" in production.stdout
+
+
+def test_with_two_targets_and_no_default_builds_still_record(project: Project) -> None:
+    configure(project, "[targets.staging]\nbusy = []\n\n[targets.production]\n")
+    build, travis = project.travis_clone("push")
+    recorded = project.cli(build, "record", "--now", "2026-11-23T10:00", **travis)
+    assert recorded.returncode == 0 and recorded.stdout.startswith("recorded build ")
+    doctor = project.cli(build, "doctor", "--now", "2026-11-23T10:00", **travis)
+    assert "[fail] target: which target? pass --target (staging, production)" in doctor.stdout
+    named = project.cli(build, "doctor", "--target", "staging", **travis)
+    assert "[ok] target: staging (named by the job; configured: staging, production)" \
+        in named.stdout
+    decided = project.cli(build, "decide", "--target", "staging", "--now", "2026-11-23T10:00",
+                          **travis)
+    assert decided.stdout.splitlines()[:3] == [
+        "deploy-expensive", f"  commit:      {travis['TRAVIS_COMMIT'][:12]}",
+        "  target:      staging"]
+    status = project.cli(build, "status", "--target", "staging", **travis)
+    assert status.stdout.startswith("target:   staging\n")

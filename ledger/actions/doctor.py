@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import config as config_mod
 from ..context import Context
-from ..errors import LedgerError
+from ..errors import LedgerError, UsageError
 from ..fingerprint import matching
 from ..ids import BUILDS, DEPLOYS, PEOPLE
 from ..replay import Loaded
@@ -27,14 +27,23 @@ class Finding:
 
 
 def doctor(path: Path, env: Mapping[str, str], *, fix: bool = False,
-           now: str | None = None) -> list[Finding]:
-    """Check the set-up of the repository at ``path`` as the job running this would use it."""
+           now: str | None = None, target: str | None = None) -> list[Finding]:
+    """Check the set-up of the repository at ``path`` as the job running this would use it
+    (for deploy ``target``)."""
     try:
-        ctx = Context(path, env=env, now=now)
+        ctx = Context(path, env=env, now=now, target=target)
+    except UsageError as exc:  # which target: the job says, or the configuration's default
+        return [Finding("target", False, str(exc),
+                        "pass --target, set $DEPLOY_LEDGER_TARGET in the job, or set "
+                        "default_target (LEDGER.md §8.5)")]
     except LedgerError as exc:
         return [Finding("configuration", False, str(exc),
                         "fix the file and key it names (LEDGER.md §10)")]
     findings = [_config(ctx), _work(ctx), _ci(ctx), _zone(ctx)]
+    if ctx.targets:
+        how = "named by the job" if ctx.target_named else "by the configuration"
+        findings.insert(1, Finding("target", True, f"{ctx.target} ({how}; configured: "
+                                                   f"{', '.join(ctx.targets)})"))
     loaded, remote = _remote(ctx)
     findings.append(remote)
     if loaded is not None:
