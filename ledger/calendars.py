@@ -42,14 +42,6 @@ def is_holiday(code: str, day: date) -> bool:
         return day in _calendar(code)
 
 
-def name(code: str, day: date) -> str | None:
-    """The holiday's name on ``day`` in calendar ``code``, if it is one."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        found = _calendar(code).get(day)
-    return str(found) if found is not None else None
-
-
 @cache
 def _supported() -> dict[str, list[str]]:
     import holidays
