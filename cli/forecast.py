@@ -6,16 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ledger.durations import MIN_QUIET, needs_text
+from ledger import durations
+from ledger.durations import needs_text
 from ledger.rules import SKIP, WAIT, Decision
 from ledger.timefmt import maybe_stamp, show, span
 
 
 def informative(decision: Decision) -> bool:
-    """Whether the estimates say more than ``min_quiet`` does (durations or runs, or several
-    kinds one after another)."""
-    found = decision.estimates
-    return len(found) > 1 or any(e.basis != MIN_QUIET for e in found)
+    """Whether the decision's estimates say more than ``min_quiet`` does."""
+    return durations.informative(decision.estimates)
 
 
 def estimate_lines(decision: Decision) -> list[str]:

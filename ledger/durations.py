@@ -59,6 +59,17 @@ def total(found: Sequence[Estimate]) -> timedelta:
     return sum((e.need for e in found), timedelta(0))
 
 
+def need(found: Sequence[Estimate], min_quiet: timedelta) -> timedelta:
+    """The quiet time the pending work needs: its total, or ``min_quiet`` with none pending."""
+    return total(found) if found else min_quiet
+
+
+def informative(found: Sequence[Estimate]) -> bool:
+    """Whether the estimates say more than ``min_quiet`` alone does (a duration, recorded runs,
+    or several kinds one after another)."""
+    return len(found) > 1 or any(e.basis != MIN_QUIET for e in found)
+
+
 def needs_text(found: Sequence[Estimate]) -> str:
     """``migrate needs ~3h (p95 of 12 runs)``; several kinds: the total and each."""
     if len(found) == 1:

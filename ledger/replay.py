@@ -106,15 +106,14 @@ class Reader:
         if head is None:
             return Loaded(None, Targets(), None if self.anchor.ledger else from_file(self.anchor),
                           target=self.target)
-        # A full read may start where this clone's last one ended (``snapshot``).
+        # A full read may start where this clone's last one ended (``snapshot``), as others
+        # start from a checkpoint; either way a trust change since means reading it all.
         start = self._snapshot(head, now) if mine else None
-        if start is not None:
-            return self._resume(now, head, *start)
-        base = None if full else self._find_checkpoint(head, now)
+        base = start[0] if start else None if full else self._find_checkpoint(head, now)
         loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
                         target=self.target)
         found = self._collect(loaded, head, base.commit if base else None)
-        if base is not None:
+        if base is not None and start is None:
             loaded.since_checkpoint = base.depth
         if base is not None and any(_is_trust(item) for item in found):
             # A trust event after the checkpoint may fork from before it: the whole notes
@@ -124,19 +123,14 @@ class Reader:
         if base is not None and (loaded.trust is None
                                  or loaded.trust.digest != base.checkpoint.trust.digest):
             return self._load(now, head, True, keep)
+        if start is not None:
+            self._merge(loaded, head, start[1])
         if mine:
             self._keep(loaded, now)
         return loaded
 
-    def _resume(self, now: datetime, head: str, base: _Base, snap: snapshot.Snapshot,
-                ) -> Loaded:
-        loaded = Loaded(head, base.checkpoint.state.copy(), target=self.target)
-        found = self._collect(loaded, head, base.commit)
-        if any(_is_trust(item) for item in found):
-            return self._load(now, head, True, 0)  # the trust changed since: read it all
-        self._fold(loaded, found, base, now, 0)
-        if loaded.trust is None or loaded.trust.digest != base.checkpoint.trust.digest:
-            return self._load(now, head, True, 0)
+    def _merge(self, loaded: Loaded, head: str, snap: snapshot.Snapshot) -> None:
+        # What the snapshot found before it, added to what the read found after it.
         loaded.problems[:0], loaded.newer[:0] = snap.problems, snap.newer
         loaded.removals[:0], loaded.read = snap.removals, loaded.read + snap.read
         loaded.superseded, loaded.archived = (loaded.superseded + snap.superseded,
@@ -146,8 +140,6 @@ class Reader:
                      if text.encode("utf-8", "surrogateescape") not in self._lines.of(head, obj)}
             if still:
                 loaded.missing.setdefault(obj, set()).update(still)
-        self._keep(loaded, now)
-        return loaded
 
     def _snapshot(self, head: str, now: datetime) -> tuple[_Base, snapshot.Snapshot] | None:
         found = snapshot.start(self.store, self.anchor, head, now)

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import durations
 from .ci import CiBuild
-from .durations import MIN_QUIET, Estimate, needs_text, total
+from .durations import Estimate, needs_text
 from .events import Approve, Claim, Event, Require
 from .fold import State
 from .ids import NONE
@@ -97,7 +98,7 @@ def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rule
     history cannot tell."""
     live = state.live.commit if state.live else None
     ops = tuple(p.kind for p in pending)
-    need = total(estimates) if estimates else rules.schedule.min_quiet
+    need = durations.need(estimates, rules.schedule.min_quiet)
 
     def verdict(word: str, reasons: Sequence[str], when: datetime | None = None,
                 then: datetime | None = None) -> Decision:
@@ -125,7 +126,7 @@ def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rule
             f"approved by {approval.by.describe()} until "
             f"{show(approval.body.until, rules.schedule.zone)}"])
     # With no durations known, and one kind, the estimate is min_quiet: say it as before.
-    told = estimates if len(estimates) > 1 or any(e.basis != MIN_QUIET for e in estimates) else ()
+    told = estimates if durations.informative(estimates) else ()
     blocked = _outside_window(facts, rules, now, told, need)
     if not blocked:
         fits = f" ({needs_text(told)})" if told else ""

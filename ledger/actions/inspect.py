@@ -65,11 +65,11 @@ def status(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Status:
     verdict = decide(ctx, facts, offline=offline)
     now = verdict.situation.now
     state = verdict.situation.loaded.state
-    found = verdict.decision.estimates
-    need = durations.total(found) if found else None  # a window the pending work fits in
+    schedule = verdict.situation.policy.rules.schedule
+    need = durations.need(verdict.decision.estimates, schedule.min_quiet)  # a window it fits in
     return Status(verdict, state.live, state.active_holds(), state.open_claim(),
                   state.active_claim(now) is not None, state.failed,
-                  verdict.situation.policy.rules.schedule.next_expensive(now, need), now)
+                  schedule.next_expensive(now, need), now)
 
 
 def history(ctx: Context, limit: int | None, *, offline: bool = False,
