@@ -61,3 +61,31 @@ def test_a_snapshot_that_does_not_fit_is_not_used(baselined: Project) -> None:
     assert verify(project, fresh=False) == clean
     saved.write_text("{ not json")
     assert verify(project, fresh=False) == clean
+
+
+def test_a_snapshot_is_used_only_at_an_ancestor_and_only_if_its_lines_verify(
+        baselined: Project) -> None:
+    project = baselined
+    assert project.cli(project.work, "hold", "--reason", "one").returncode == 0
+    clean = verify(project, fresh=True)
+    [saved] = snapshots(project)
+    data = json.loads(saved.read_text())
+    counted = dict(data, read=data["read"] + 1000)  # shows whether it was used
+    # Of another history: a notes commit the tip does not descend from (here: this clone's
+    # ledger rewound past it and grown again, read offline).
+    saved.write_text(json.dumps(counted))
+    work = project.work
+    git(work, "update-ref", "refs/notes/deploys", data["tip"] + "^")
+    assert project.cli(work, "hold", "--reason", "two", "--no-push").returncode == 0
+    offline = project.cli(work, "verify", "--offline")
+    for path in snapshots(project):
+        path.unlink()
+    whole = project.cli(work, "verify", "--offline")
+    assert (offline.returncode, offline.stdout) == (whole.returncode, whole.stdout)
+    git(work, "update-ref", "refs/notes/deploys", data["tip"])
+    # A line whose signature no longer verifies (it still decodes: the id is the payload's).
+    forged = [line.replace('sig = "', 'sig = "AAAA', 1) if '"one"' in line else line
+              for line in data["lines"]]
+    assert forged != data["lines"]
+    saved.write_text(json.dumps(dict(counted, lines=forged)))
+    assert verify(project, fresh=False) == clean
