@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from .events import DEPLOYS, Event, Trust
 from .fold import Targets, fold_targets
@@ -144,12 +145,18 @@ def decode_lines(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
 def _decode(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
     events = []
     for text in lines:
-        line = classify(text.encode("utf-8"))
-        event = decode(line) if isinstance(line, EventLine) else None
-        if not isinstance(event, Event) or event.line() != text:
+        event = _event(text)
+        if event is None:
             return None
         events.append((event, text))
     return events
+
+
+@lru_cache(maxsize=4096)  # successive checkpoints retain mostly the same lines
+def _event(text: str) -> Event | None:
+    line = classify(text.encode("utf-8"))
+    event = decode(line) if isinstance(line, EventLine) else None
+    return event if isinstance(event, Event) and event.line() == text else None
 
 
 def _verify(events: list[tuple[Event, str]], trust: TrustState, ledger: str | None,

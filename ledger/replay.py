@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import batch, checkpoint, snapshot
+from . import batch, checkpoint, readahead, snapshot
 from .errors import HistoryCut
 from .events import Event, Trust
 from .fold import State, Targets
@@ -85,6 +85,7 @@ class Reader:
         self._lines = Lines(store)  # objects never change: shared by every load
         self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
         self._archives: dict[str, bool] = {}  # notes commit -> it is an authorized archive
+        self._known = readahead.Known()  # what workers read ahead on a long history
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0, fetch: bool = True) -> Loaded:
@@ -161,19 +162,19 @@ class Reader:
         history: list[tuple[str, list[str]]] = []
         cut = self.store.cut()
         excused: list[tuple[str, str, set[bytes]]] = []
-        for position, commit in enumerate(self.store.walk(head, hide=base)):
+        known = self._known
+        walked = list(self.store.walk(head, hide=base))
+        for position, commit in enumerate(readahead.walk(self.store, lines, walked, known)):
             if commit in cut:
                 raise HistoryCut(f"this clone's notes history ends at {commit[:12]}, before a "
                                  "checkpoint this read can start from")
             self._position[commit] = position
             loaded.since_checkpoint += 1
-            message, parents, tree = self.store.commit_info(commit)
+            message, parents, tree = known.info.get(commit) or self.store.commit_info(commit)
             history.append((commit, parents))
             base_of = self.store.merge_base(*parents[:2]) if len(parents) > 1 else None
-            changed: set[str] = set()
-            sources: list[str | None] = [*parents] or [None]  # a root commit: every note is new
-            for parent in sources:
-                changed |= self.store.changed_objects(parent, commit)
+            changed = (known.changed[commit] if commit in known.changed
+                       else readahead.changed(self.store, commit, parents))
             for obj in sorted(changed):
                 current = lines.of(commit, obj)
                 before: set[bytes] = set()
@@ -246,7 +247,7 @@ class Reader:
                 seen.append(Seen(None, Check(False, line.reason), item.obj, item.number))
             elif isinstance(line, EventLine):
                 loaded.read += 1
-                event = decode(line)
+                event = self._known.decoded.get(item.raw) or decode(line)
                 if isinstance(event, Event) and isinstance(event.body, Trust):
                     self._trust_line(loaded, item, line, event, trusts, seen)
                 else:
@@ -350,6 +351,13 @@ class Reader:
             problem = Problem(item.obj, item.number, line.key_id, outcome.check.reason)
             (loaded.newer if outcome.newer else loaded.problems).append(problem)
         return verified
+
+    def checkpoint_at(self, now: datetime) -> str | None:
+        """The notes commit of the checkpoint a usual read of the tip starts from (None: it
+        reads the whole history, as a full read does)."""
+        head = self.store.tip()
+        base = self._find_checkpoint(head, now) if head else None
+        return base.commit if base else None
 
     def recent(self, now: datetime, since: datetime) -> list[Seen]:
         """The event lines notes commits added since ``since`` (by their commit time, as far as

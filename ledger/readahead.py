@@ -1,0 +1,105 @@
+"""Reading a long notes history on several processes.
+
+A whole read (``replay``) asks the store the same things of every notes commit: its message,
+parents and tree, the objects whose notes it changed, those notes' lines before and after, and
+the events the lines decode to. On a long history that is most of the read (a tree read costs
+~50 us when packs deltify it), and each commit's answers depend on that commit alone, so forked
+workers compute them ahead, chunk by chunk in walk order, while the read goes on with the chunks
+already answered. The answers are the store's own, so the read is the same either way; a commit
+a worker cannot answer (a shallow clone's cut, a missing object) is simply left to the read,
+which reports it as it always does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from .events import Event
+from .history import Lines
+from .notes import EventLine, classify
+from .store import Store
+from .verify import Outcome, decode
+
+PARALLEL_AT = 4000  # commits before a second process pays for itself
+CHUNK = 500  # commits a worker answers at a time
+_source: Store | None = None  # what forked workers read
+
+
+class Known:
+    """What was read ahead: per notes commit its (message, parents, tree) and changed objects,
+    per raw event line its decoded event."""
+
+    def __init__(self) -> None:
+        self.info: dict[str, tuple[str, list[str], str]] = {}
+        self.changed: dict[str, set[str]] = {}
+        self.decoded: dict[bytes, Event | Outcome] = {}
+
+
+# One chunk's answers: what it knows, the notes' lines it read, the oversized notes it met.
+_Answer = tuple[Known, dict[tuple[str, str], dict[bytes, int]], dict[str, tuple[str, int]]]
+
+
+def walk(store: Store, lines: Lines, commits: list[str], known: Known) -> Iterator[str]:
+    """``commits`` in order; on a long history each is yielded once ``known`` and ``lines``
+    hold what the workers found for it."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(commits) < PARALLEL_AT or workers < 2:
+        yield from commits
+        return
+    import multiprocessing  # only here: a CI step's read never loads it
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from commits
+        return
+    global _source
+    _source = store
+    chunks = [commits[i:i + CHUNK] for i in range(0, len(commits), CHUNK)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for chunk, (more, notes, oversized) in zip(chunks, pool.imap(_answer, chunks),
+                                                       strict=True):
+                known.info.update(more.info)
+                known.changed.update(more.changed)
+                known.decoded.update(more.decoded)
+                for key, found in notes.items():
+                    lines.notes.setdefault(key, found)
+                lines.oversized.update(oversized)
+                yield from chunk
+    finally:
+        _source = None
+
+
+def changed(store: Store, commit: str, parents: list[str]) -> set[str]:
+    """The objects whose notes ``commit`` changed against any of its parents (a root commit:
+    every object it has notes for)."""
+    sources: list[str | None] = [*parents] or [None]
+    found: set[str] = set()
+    for parent in sources:
+        found |= store.changed_objects(parent, commit)
+    return found
+
+
+def _answer(chunk: list[str]) -> _Answer:
+    assert _source is not None
+    # A repository handle of this process's own: libgit2's caches and pack windows are not
+    # for sharing across a fork.
+    store = Store(type(_source.repo)(_source.repo.path), _source.git.env, _source.remote)
+    lines = Lines(store)
+    known = Known()
+    for commit in chunk:
+        try:
+            message, parents, tree = store.commit_info(commit)
+            found = changed(store, commit, parents)
+            for obj in found:
+                before = [lines.of(parent, obj) for parent in parents]
+                for raw in lines.of(commit, obj):  # the lines it added: those the read decodes
+                    if raw not in known.decoded and not any(raw in had for had in before):
+                        line = classify(raw)
+                        if isinstance(line, EventLine):
+                            known.decoded[raw] = decode(line)
+        except Exception:  # whatever fails here, the read meets again and reports as it does
+            continue
+        known.info[commit] = (message, parents, tree)
+        known.changed[commit] = found
+    return known, lines.notes, lines.oversized

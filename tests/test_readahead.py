@@ -1,0 +1,126 @@
+"""A long history is read ahead by forked workers (``ledger.readahead``): the read they feed says
+exactly what one process reading alone says, archives, removals, merges and bad lines included,
+and a shallow clone's cut is still found and fetched past."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import make_writer
+from helpers import Keys, Project, clone, git, make_origin
+
+from ledger import publish, readahead
+from ledger.events import Author, Build, Deployed, Hold
+from ledger.publish import Draft, Writer
+from ledger.replay import Loaded, Reader
+from ledger.store import Store
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+BY = Author("travis", "1")
+
+
+def code_commit(i: int) -> str:
+    return hashlib.sha1(f"commit {i}".encode()).hexdigest()
+
+
+def grow(book: Writer, start: int, builds: int) -> None:
+    """One build per notes commit, a deploy every 20th, archives every 16 notes."""
+    book.archive_at, book.keep_recent = 16, 4
+    for i in range(start, start + builds):
+        work = {"migrate": f"{i // 30:016x}"}
+        drafts = [Draft(Build(work), code_commit(i), BY)]
+        if i % 20 == 19:
+            drafts.append(Draft(Deployed(("migrate",), work), code_commit(i), BY))
+        book.append(drafts, T0 + timedelta(minutes=i))
+
+
+def read(path: Path, book: Writer, monkeypatch: pytest.MonkeyPatch, *,
+         ahead: bool) -> tuple[Loaded, Reader]:
+    monkeypatch.setattr(readahead, "PARALLEL_AT", 10 if ahead else 10**9)
+    monkeypatch.setattr(readahead, "CHUNK", 7)
+    monkeypatch.setattr(readahead.os, "cpu_count", lambda: 2)
+    reader = Reader(Store.discover(path, os.environ), book.reader.anchor)  # nothing cached
+    return reader.load(T0 + timedelta(days=1), full=True, keep=None), reader
+
+
+def said(loaded: Loaded) -> tuple[object, ...]:
+    return (loaded.tip, [(s.event.id if s.event else None, s.check, s.obj, s.number)
+                         for s in loaded.seen],
+            loaded.problems, loaded.newer, loaded.removals, loaded.missing, loaded.read,
+            loaded.events, loaded.archived, loaded.since_checkpoint, loaded.roots,
+            loaded.targets.clock, sorted(loaded.targets.each()))
+
+
+def test_workers_read_what_one_process_reads(tmp_path: Path, keys: Keys,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    grow(book, 0, 60)
+    book.append([Draft(Hold("freeze"), code_commit(3), BY)], T0 + timedelta(hours=2))
+    book.add_lines([(code_commit(61), "event.0000000099-" + "ab" * 16 + " = { v = 2 }")])
+    git(work, "notes", "--ref=deploys", "remove", code_commit(59))  # a removal by plain git
+    # A merge: a side history from an older tip, merged back as `git notes merge` does.
+    tip = git(work, "rev-parse", "refs/notes/deploys").strip()
+    git(work, "update-ref", "refs/notes/deploys", tip + "~5")
+    grow(book, 100, 3)
+    side = git(work, "rev-parse", "refs/notes/deploys").strip()
+    git(work, "update-ref", "refs/notes/deploys", tip)
+    git(work, "notes", "--ref=deploys", "merge", "-s", "cat_sort_uniq", side)
+    grow(book, 60, 12)
+
+    one, alone = read(work, book, monkeypatch, ahead=False)
+    many, helped = read(work, book, monkeypatch, ahead=True)
+    assert not alone._known.info and len(helped._known.info) == many.since_checkpoint
+    assert one.problems and one.removals and one.archived and one.events > 70  # all of it
+    assert said(many) == said(one)
+    assert many.state == one.state
+
+
+def test_a_shallow_clone_is_fetched_whole_when_read_ahead(tmp_path: Path, keys: Keys,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          ) -> None:
+    origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    grow(book, 0, 40)
+    book.push()
+    ci = clone("file://" + str(origin), tmp_path / "ci", "--depth=1")
+    git(ci, "fetch", "-q", "--depth=5", "origin", "refs/notes/deploys:refs/notes/deploys")
+    whole, _r = read(work, book, monkeypatch, ahead=False)
+    assert git(ci, "rev-list", "--count", "refs/notes/deploys").strip() == "5"
+    shallow, helped = read(ci, book, monkeypatch, ahead=True)
+    assert helped._known.info  # read ahead, then fetched past the cut and read again
+    assert git(ci, "rev-list", "--count", "refs/notes/deploys").strip() == str(
+        whole.since_checkpoint)
+    assert said(shallow)[1:] == said(whole)[1:]
+
+
+def test_verify_reads_twice_only_to_audit_a_checkpoint(baselined: Project,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second, usual read is there to audit the checkpoint it starts from; without one in
+    # reach it would be this full read again.
+    from ledger.actions.inspect import verify
+    from ledger.context import Context
+
+    reads: list[str | None] = []
+    real = Reader._collect
+
+    def counted(self: Reader, loaded: Loaded, head: str, base: str | None) -> object:
+        reads.append(base)
+        return real(self, loaded, head, base)
+
+    monkeypatch.setattr(Reader, "_collect", counted)
+    project = baselined
+    ctx = Context(project.work, env=project.env(), now="2026-11-23T12:00")
+    assert ctx.reader.checkpoint_at(ctx.clock()) is None
+    assert verify(ctx, offline=True).ok and reads == [None]
+    monkeypatch.setattr(publish, "CHECKPOINT_EVERY", 1)  # the next notes commit has one
+    book = ctx.writer()
+    book.record([Draft(Build({"migrate": "ab" * 8}), code_commit(1), BY)], T0, push=False)
+    ctx = Context(project.work, env=project.env(), now="2026-11-23T12:00")
+    assert ctx.reader.checkpoint_at(ctx.clock()) is not None
+    reads.clear()
+    assert verify(ctx, offline=True).ok and len(reads) == 2 and reads[1] is not None
