@@ -3,11 +3,13 @@
     python bench/run.py history [--sizes 1000,10000,100000] [--runs 3]
     python bench/run.py decide [--files 20000 --commits 50000 --builds 10000] [--runs 7]
     python bench/run.py install [--runs 3]
+    python bench/run.py verify [--builds 100000] [--deploy-every 50] [--runs 1]
 
 ``history``: what every CI job pays as the ledger's history grows (``bench/history.py``).
 ``decide``: the CI step end to end on a large repository, against the floors users compare it
 with (``bench/decide.py``). ``install``: building and installing, per build backend
-(``bench/install.py``).
+(``bench/install.py``). ``verify``: a whole history checked, first and again, against the
+least reading and checking it costs here (``bench/verify.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ def main() -> None:
     decide.add_argument("--runs", type=int, default=7)
     install = sub.add_parser("install")
     install.add_argument("--runs", type=int, default=3)
+    verify = sub.add_parser("verify")
+    verify.add_argument("--builds", type=int, default=100000)
+    verify.add_argument("--deploy-every", type=int, default=50)
+    verify.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     if args.what == "history":
         from bench.history import bench_history
@@ -53,6 +59,10 @@ def main() -> None:
         from bench.decide import bench_decide
 
         bench_decide(args.files, args.commits, args.builds, args.runs)
+    elif args.what == "verify":
+        from bench.verify import bench_verify
+
+        bench_verify(args.builds, args.deploy_every, args.runs)
     else:
         from bench.install import bench_install
 

@@ -14,23 +14,25 @@ import atexit
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .store import Store
 
 
-@dataclass
 class _Early:
-    path: str = ""  # the repository's git directory
-    remote: str = ""
-    done: threading.Event = field(default_factory=threading.Event)
-    found: bool = False  # the remote has the ledger
-    deep: bool = False  # fetched with a depth: the history is shallow now
-    error: Exception | None = None
-    fetched: bool = False  # the fetch itself ran (its outcome is found/deep or error)
+    # A plain class, and pathlib loaded only in the thread: what runs before the thread
+    # starts delays the fetch.
+    def __init__(self) -> None:
+        self.path = ""  # the repository's git directory
+        self.remote = ""
+        self.done = threading.Event()
+        self.found = False  # the remote has the ledger
+        self.deep = False  # fetched with a depth: the history is shallow now
+        self.error: Exception | None = None
+        self.fetched = False  # the fetch itself ran (its outcome is found/deep or error)
 
 
 _early: _Early | None = None
@@ -56,21 +58,31 @@ def start(path: str, env: Mapping[str, str]) -> None:
 
 
 def _run(early: _Early, path: str, env: Mapping[str, str]) -> None:
-    from .transport import NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Git
+    from pathlib import Path
+
+    from .transport import GIT_TIMEOUT, NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Git
 
     probe = Git(Path(path), env, ssh_configured=True)
-    top, gitdir = probe.run("rev-parse", "--show-toplevel", "--absolute-git-dir").stdout.split()
+    # Three questions at once (each git takes milliseconds to start, and the fetch waits for
+    # them): where the repository is, its remotes and ssh command, which notes refs it has.
+    asked = [probe.start("rev-parse", "--show-toplevel", "--absolute-git-dir"),
+             probe.start("config", "--get-regexp", "^(remote\\..+\\.url|core\\.sshcommand)$"),
+             probe.start("for-each-ref", "--format=%(refname)", "refs/notes/")]
+    where, config, refs = (proc.communicate(timeout=GIT_TIMEOUT)[0].decode(
+        "utf-8", "surrogateescape") for proc in asked)
+    if asked[0].returncode != 0 or asked[2].returncode != 0 or len(where.splitlines()) != 2:
+        return  # not a repository git can read: the reader says what is wrong (``Store``)
+    top, gitdir = where.splitlines()
     remote = _remote(Path(top))
     if remote is None or not REMOTE_NAME.match(remote):
         return  # not a plain remote name: the reader says what is wrong (``config``, ``Store``)
-    pattern = "^(remote\\." + remote.replace(".", "\\.") + "\\.url|core\\.sshcommand)$"
-    known = probe.run("config", "--get-regexp", pattern, check=False).stdout.splitlines()
+    known = config.splitlines()
     if not any(line.startswith(f"remote.{remote}.url ") for line in known):
         return  # not a remote of this clone: the reader says so (``Store``)
     ssh = any(line.startswith("core.sshcommand ") for line in known)
     git = Git(Path(top), env, ssh)
     tracking = f"refs/notes/remotes/{remote}/deploys"
-    have = git.run("for-each-ref", "--format=%(refname)", NOTES_REF, tracking).stdout.split()
+    have = {NOTES_REF, tracking} & set(refs.split())
     early.path, early.remote, early.fetched, early.deep = gitdir, remote, True, not have
     early.found = git.fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
 
