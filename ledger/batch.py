@@ -11,12 +11,12 @@ processes when there are enough of them. Everything else about a line is checked
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from . import workers
 from .events import Event
 from .notes import EventLine
 from .signing import Check
@@ -98,26 +98,27 @@ def check_lines(items: Sequence[Item], trust: TrustState, ledger: str | None, no
 
 def _signatures(todo: list[tuple[int, EventLine, Event]], trust: TrustState, now: datetime,
                 ) -> list[Check]:
-    workers = min(os.cpu_count() or 1, 8)
-    if len(todo) < PARALLEL_AT or workers < 2:
-        return [signature(line, event, trust, now) for _i, line, event in todo]
-    import multiprocessing  # only here: a CI step that verifies a few lines never loads it
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    count = workers.available() if len(todo) >= PARALLEL_AT else 0
+    if not count:
         return [signature(line, event, trust, now) for _i, line, event in todo]
     global _job
     _job = (trust, now)
     jobs = [(line.payload.encode("utf-8"), line.sig, event.rights, event.version == 1)
             for _i, line, event in todo]
+    size = max(1, len(jobs) // (count * 4))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    checks: list[Check] = []
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_worker, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        for chunk, answer in zip(chunks, workers.in_order(_checks, chunks, count), strict=True):
+            # A chunk a lost worker took with it is checked here.
+            checks.extend(answer if answer is not None else _checks(chunk))
     finally:
         _job = None
+    return checks
 
 
-def _worker(job: tuple[bytes, str | None, str, bool]) -> Check:
+def _checks(jobs: list[tuple[bytes, str | None, str, bool]]) -> list[Check]:
     assert _job is not None
     trust, now = _job
-    payload, sig, rights, legacy = job
-    return trust.verifier.verify(payload, sig, now, rights, legacy=legacy)
+    return [trust.verifier.verify(payload, sig, now, rights, legacy=legacy)
+            for payload, sig, rights, legacy in jobs]

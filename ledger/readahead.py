@@ -12,9 +12,9 @@ which reports it as it always does.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
+from . import workers
 from .events import Event
 from .history import Lines
 from .notes import EventLine, classify
@@ -42,30 +42,26 @@ _Answer = tuple[Known, dict[tuple[str, str], dict[bytes, int]], dict[str, tuple[
 
 def walk(store: Store, lines: Lines, commits: list[str], known: Known) -> Iterator[str]:
     """``commits`` in order; on a long history each is yielded once ``known`` and ``lines``
-    hold what the workers found for it."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(commits) < PARALLEL_AT or workers < 2:
-        yield from commits
-        return
-    import multiprocessing  # only here: a CI step's read never loads it
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    hold what the workers found for it (all they could: a commit they did not answer, or a
+    chunk a lost worker took with it, is left to the read)."""
+    count = workers.available() if len(commits) >= PARALLEL_AT else 0
+    if not count:
         yield from commits
         return
     global _source
     _source = store
     chunks = [commits[i:i + CHUNK] for i in range(0, len(commits), CHUNK)]
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for chunk, (more, notes, oversized) in zip(chunks, pool.imap(_answer, chunks),
-                                                       strict=True):
+        for chunk, answer in zip(chunks, workers.in_order(_answer, chunks, count), strict=True):
+            if answer is not None:
+                more, notes, oversized = answer
                 known.info.update(more.info)
                 known.changed.update(more.changed)
                 known.decoded.update(more.decoded)
                 for key, found in notes.items():
                     lines.notes.setdefault(key, found)
                 lines.oversized.update(oversized)
-                yield from chunk
+            yield from chunk
     finally:
         _source = None
 

@@ -4,6 +4,8 @@ as checking every line alone, and a changed trust forgets what was remembered.""
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from ledger import batch
 from ledger.events import Author, Build, Hold
 from ledger.publish import Draft, Writer
 from ledger.replay import Loaded
+from ledger.signing import Check
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 BY = Author("travis", "1")
@@ -100,8 +103,32 @@ def test_several_processes_answer_as_one(book: Writer,
     for path in book.store.private.glob("verified-*"):
         path.unlink()
     monkeypatch.setattr(batch, "PARALLEL_AT", 10)
-    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     calls = count_signature_checks(monkeypatch)  # counted only in this process
     many = book.reader.load(T0, full=True, keep=None)
     assert calls[0] == 0  # every signature was checked by the workers
+    assert answers(many) == answers(one) and many.state == one.state
+
+
+_PARENT = {"pid": 0}  # the reading process: its workers are the others
+_REAL_CHECKS = batch._checks
+
+
+def _killed(jobs: list[tuple[bytes, str | None, str, bool]]) -> list[Check]:
+    if os.getpid() != _PARENT["pid"]:  # a worker: killed as the OOM killer would
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL_CHECKS(jobs)
+
+
+def test_a_lost_worker_leaves_its_signatures_to_this_process(book: Writer,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             ) -> None:
+    one = book.reader.load(T0, full=True, keep=None)
+    for path in book.store.private.glob("verified-*"):
+        path.unlink()
+    monkeypatch.setattr(batch, "PARALLEL_AT", 10)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(batch, "_checks", _killed)  # workers find it by name: module level
+    monkeypatch.setitem(_PARENT, "pid", os.getpid())
+    many = book.reader.load(T0, full=True, keep=None)  # no hang: checked here instead
     assert answers(many) == answers(one) and many.state == one.state

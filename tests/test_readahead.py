@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def read(path: Path, book: Writer, monkeypatch: pytest.MonkeyPatch, *,
          ahead: bool) -> tuple[Loaded, Reader]:
     monkeypatch.setattr(readahead, "PARALLEL_AT", 10 if ahead else 10**9)
     monkeypatch.setattr(readahead, "CHUNK", 7)
-    monkeypatch.setattr(readahead.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     reader = Reader(Store.discover(path, os.environ), book.reader.anchor)  # nothing cached
     return reader.load(T0 + timedelta(days=1), full=True, keep=None), reader
 
@@ -78,6 +79,35 @@ def test_workers_read_what_one_process_reads(tmp_path: Path, keys: Keys,
     assert one.problems and one.removals and one.archived and one.events > 70  # all of it
     assert said(many) == said(one)
     assert many.state == one.state
+
+
+_LOSE: list[str] = []  # the first commit of the chunk whose worker is killed
+_PARENT = {"pid": 0}
+_REAL_ANSWER = readahead._answer
+
+
+def _killed(chunk: list[str]) -> object:
+    if os.getpid() != _PARENT["pid"] and chunk[0] in _LOSE:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    return _REAL_ANSWER(chunk)
+
+
+def test_a_lost_worker_leaves_its_commits_to_the_read(tmp_path: Path, keys: Keys,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    grow(book, 0, 40)
+    one, _r = read(work, book, monkeypatch, ahead=False)
+    firsts = git(work, "rev-list", "refs/notes/deploys").split()[::7]  # of each chunk
+    monkeypatch.setattr(readahead, "_answer", _killed)  # workers find it by name
+    monkeypatch.setitem(_PARENT, "pid", os.getpid())
+    _LOSE[:] = [firsts[2]]
+    try:
+        many, helped = read(work, book, monkeypatch, ahead=True)  # no hang: the read goes on
+    finally:
+        _LOSE.clear()
+    assert said(many) == said(one)
+    assert firsts[0] in helped._known.info and firsts[2] not in helped._known.info
 
 
 def test_a_shallow_clone_is_fetched_whole_when_read_ahead(tmp_path: Path, keys: Keys,
