@@ -20,11 +20,12 @@ from pathlib import Path
 
 from bench.run import ROOT
 
-BACKENDS = {
-    "setuptools": ('requires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"', ""),
-    "hatchling": ('requires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"',
-                  '\n[tool.hatch.version]\npath = "ledger/__init__.py"\n\n'
-                  '[tool.hatch.build.targets.wheel]\npackages = ["ledger", "cli"]\n'),
+BACKENDS = {  # the build system, and what it needs beyond pyproject.toml's own tables
+    "setuptools": ('requires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"',
+                   '\n[tool.setuptools]\npackages = ["ledger", "ledger.actions", "cli"]\n\n'
+                   '[tool.setuptools.dynamic]\nversion = { attr = "ledger.__version__" }\n\n'
+                   '[tool.setuptools.package-data]\nledger = ["py.typed"]\n'),
+    "hatchling": ('requires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"', ""),
 }
 SYSTEM = re.compile(r'requires = \[.*?\]\nbuild-backend = "[^"]+"', re.S)
 

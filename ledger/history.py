@@ -3,11 +3,11 @@ notes commit added, the clock each may carry (LEDGER.md §4), and how a read rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .events import Event
-from .notes import MAX_NOTE, EventLine, classify, split
+from .notes import MAX_NOTE, Comment, EventLine, classify, split
 from .signing import Check
 from .store import Store
 
@@ -96,7 +96,8 @@ class Lines:
             return {}
         found: dict[bytes, int] = {}
         for number, raw in split(blob):
-            if raw:
+            # Comments (a note's header) mean nothing to any reader: not kept at all.
+            if raw and not (raw[:1] == b"#" and isinstance(classify(raw), Comment)):
                 found.setdefault(raw, number)
         return found
 
@@ -117,7 +118,8 @@ def bounded(found: list[Found], history: list[tuple[str, list[str]]], base: int,
         bound = start + sum(1 for clock in clocks.values() if clock is not None)
         top = start
         for index, clock in clocks.items():
-            out[index] = replace(found[index], bound=bound)
+            item = found[index]
+            out[index] = Found(item.obj, item.number, item.raw, item.commit, bound)
             if clock is not None:
                 top = max(top, min(clock, bound))
         highest[commit] = top
