@@ -57,7 +57,9 @@ def log(limit: Annotated[int, typer.Option("--limit", "-n", min=0,
         return
     if seen:
         out("\n".join(render.log_line(s, ctx.config.zone) for s in seen))
-    if len(seen) < total:
+    if total is None:
+        print(f"(the newest {len(seen)} events; -n 0 shows all)", file=sys.stderr)
+    elif len(seen) < total:
         print(f"({len(seen)} of {total} events; -n 0 shows all)", file=sys.stderr)
 
 

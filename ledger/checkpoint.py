@@ -13,12 +13,14 @@ history, which is always right). A checkpoint vouches only for completeness ("no
 this commit matters"). Its own signature needs deploy rights. Every line it retains must be in
 the notes it binds and is checked again like any line; people's events in it also get their own
 signature checked (the checkpoint's signer, with deploy rights, could have signed the rest
-itself). Pure: the caller supplies the notes lookup for the binding check.
+itself). Pure: the caller supplies the notes commits and the notes lookup for the binding
+check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -33,6 +35,7 @@ from .verify import Verified, decode, vouched
 
 HEAD = "deploy-ledger-checkpoint: "
 SIG = "deploy-ledger-checkpoint-sig: "
+MAX_WALK = 512  # notes commits searched back for a checkpoint
 VERSIONS = ("1", "2")  # 1: format 1 ledgers (no identity, no trust chain)
 
 
@@ -54,6 +57,42 @@ class Checkpoint:
     state: Targets
     trust: TrustState
     events: int  # verified events in the ledger up to the checkpoint
+
+
+@dataclass(frozen=True)
+class Base:
+    """A usable checkpoint in the notes history: its notes commit, how far it is from the tip
+    (the shortest path), and what it gives."""
+
+    commit: str
+    depth: int
+    checkpoint: Checkpoint
+
+
+def nearest(head: str, info: Callable[[str], tuple[str, list[str], str]],
+            in_notes: Callable[[str, Event, str], bool], anchor: Anchor, now: datetime, *,
+            beyond: int = 0, ends: Collection[str] = ()) -> Base | None:
+    """The usable checkpoint nearest ``head`` and at least ``beyond`` notes commits back,
+    searched breadth first through at most ``MAX_WALK`` commits (``info``: a commit's message,
+    parents and tree; ``in_notes(commit, event, line)``: the binding check of ``read``;
+    ``ends``: commits whose parents this history does not have)."""
+    queue, visited = deque([(head, 0)]), {head}
+    while queue and len(visited) <= MAX_WALK:
+        commit, depth = queue.popleft()
+        message, parents, tree = info(commit)
+        parsed = parse(message) if depth >= beyond else None
+        if parsed is not None:
+            def binds(event: Event, text: str, at: str = commit) -> bool:
+                return in_notes(at, event, text)
+
+            found = read(parsed, tree, parents, anchor, now, binds)
+            if found is not None:
+                return Base(commit, depth, found)
+        for parent in () if commit in ends else parents:
+            if parent not in visited:
+                visited.add(parent)
+                queue.append((parent, depth + 1))
+    return None
 
 
 def encode(tree: str, state: Targets, trust: TrustState, events: int, ledger: str | None,

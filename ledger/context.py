@@ -176,9 +176,9 @@ class Context:
         return self.check(self.read(now, fetch=fetch))
 
     def read(self, now: datetime, *, fetch: bool = True, tip: str | bool | None = True,
-             full: bool = False, keep: int | None = 0) -> Loaded:
+             full: bool = False, keep: int | None = 0, beyond: int = 0) -> Loaded:
         """``Reader.load`` (``fetch``: a shallow notes history may be fetched whole)."""
-        return self.reader.load(now, tip=tip, full=full, keep=keep, fetch=fetch)
+        return self.reader.load(now, tip=tip, full=full, keep=keep, fetch=fetch, beyond=beyond)
 
     def check(self, loaded: Loaded) -> Loaded:
         """``loaded``, if it is the ledger the configuration names and this reader can read all

@@ -12,7 +12,6 @@ Lines are read in two passes: first the trust chain (``trust``), then every othe
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,7 +26,6 @@ from .store import Store
 from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, decode, keyed
 
-MAX_WALK = 512  # commits searched back for a checkpoint
 REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
 
 
@@ -52,6 +50,7 @@ class Loaded:
     superseded: int = 0  # format 1 events from before the identity (re-stated by init)
     distrust: str = ""  # why there is no trust, when it is not a missing root (a forked chain)
     target: str = ""  # the deploy target ``state`` is of
+    base_clock: int | None = None  # the clock of the checkpoint the read started from
 
     @property
     def state(self) -> State:
@@ -62,16 +61,8 @@ class Loaded:
 def _is_trust(item: Found) -> bool:
     if b"trust" not in item.raw:  # most lines: no decoding
         return False
-    line = classify(item.raw)
-    event = decode(line) if isinstance(line, EventLine) else None
+    event = decode(line) if isinstance(line := classify(item.raw), EventLine) else None
     return isinstance(event, Event) and isinstance(event.body, Trust)
-
-
-@dataclass(frozen=True)
-class _Base:
-    commit: str
-    depth: int  # shortest path from the tip
-    checkpoint: checkpoint.Checkpoint
 
 
 class Reader:
@@ -88,21 +79,22 @@ class Reader:
         self._known = readahead.Known()  # what workers read ahead on a long history
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
-             keep: int | None = 0, fetch: bool = True) -> Loaded:
+             keep: int | None = 0, fetch: bool = True, beyond: int = 0) -> Loaded:
         """The ledger at ``tip`` (default: the local notes ref). ``full`` ignores checkpoints;
         ``keep`` is how many of the newest event lines to return in ``seen`` (None: all). When a
         shallow notes history is too short for the read, ``fetch`` fetches all of it and reads
-        again (without it: ``HistoryCut``)."""
+        again (without it: ``HistoryCut``). ``beyond``: start from a checkpoint at least that
+        many notes commits back."""
         try:
-            return self._load(now, tip, full, keep, full and keep == 0)
+            return self._load(now, tip, full, keep, full and keep == 0, beyond)
         except HistoryCut:
             if not fetch:
                 raise
         self.store.fetch(whole=True)
-        return self._load(now, tip, full, keep, full and keep == 0)
+        return self._load(now, tip, full, keep, full and keep == 0, beyond)
 
     def _load(self, now: datetime, tip: str | bool | None, full: bool, keep: int | None,
-              mine: bool = False) -> Loaded:
+              mine: bool = False, beyond: int = 0) -> Loaded:
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
             return Loaded(None, Targets(), None if self.anchor.ledger else from_file(self.anchor),
@@ -110,12 +102,12 @@ class Reader:
         # A full read may start where this clone's last one ended (``snapshot``), as others
         # start from a checkpoint; either way a trust change since means reading it all.
         start = self._snapshot(head, now) if mine else None
-        base = start[0] if start else None if full else self._find_checkpoint(head, now)
+        base = start[0] if start else None if full else self._find_checkpoint(head, now, beyond)
         loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
                         target=self.target)
         found = self._collect(loaded, head, base.commit if base else None)
         if base is not None and start is None:
-            loaded.since_checkpoint = base.depth
+            loaded.since_checkpoint, loaded.base_clock = base.depth, base.checkpoint.state.clock
         if base is not None and any(_is_trust(item) for item in found):
             # A trust event after the checkpoint may fork from before it: the whole notes
             # history decides (trust events are rare, so this is too).
@@ -142,9 +134,10 @@ class Reader:
             if still:
                 loaded.missing.setdefault(obj, set()).update(still)
 
-    def _snapshot(self, head: str, now: datetime) -> tuple[_Base, snapshot.Snapshot] | None:
+    def _snapshot(self, head: str, now: datetime,
+                  ) -> tuple[checkpoint.Base, snapshot.Snapshot] | None:
         found = snapshot.start(self.store, self.anchor, head, now)
-        return (_Base(found[1].tip, 0, found[0]), found[1]) if found else None
+        return (checkpoint.Base(found[1].tip, 0, found[0]), found[1]) if found else None
 
     def _keep(self, loaded: Loaded, now: datetime) -> None:
         if loaded.trust is not None and loaded.tip is not None:
@@ -234,7 +227,7 @@ class Reader:
             return False
         return any(not (gone & self._lines.of(other, obj).keys()) for other in parents)
 
-    def _fold(self, loaded: Loaded, found: list[Found], base: _Base | None, now: datetime,
+    def _fold(self, loaded: Loaded, found: list[Found], base: checkpoint.Base | None, now: datetime,
               keep: int | None) -> None:
         seen: list[Seen] = []
         others: list[tuple[Found, EventLine, Event | Outcome]] = []
@@ -279,7 +272,7 @@ class Reader:
             trusts[event.id] = (item, event)
 
     def _resolve(self, loaded: Loaded, trusts: dict[str, tuple[Found, Event]],
-                 base: _Base | None, now: datetime, seen: list[Seen]) -> None:
+                 base: checkpoint.Base | None, now: datetime, seen: list[Seen]) -> None:
         if not self.anchor.ledger:
             loaded.trust = from_file(self.anchor)
             why = "a trust event, but the configuration names no ledger"
@@ -353,8 +346,8 @@ class Reader:
         return verified
 
     def checkpoint_at(self, now: datetime) -> str | None:
-        """The notes commit of the checkpoint a usual read of the tip starts from (None: it
-        reads the whole history, as a full read does)."""
+        """The notes commit of the checkpoint a usual read of the tip starts from (None: none,
+        it reads all)."""
         head = self.store.tip()
         base = self._find_checkpoint(head, now) if head else None
         return base.commit if base else None
@@ -375,26 +368,14 @@ class Reader:
             found = self._collect(loaded, usual.tip, hide)
         except HistoryCut:
             return usual.seen
-        start = checkpoint.Checkpoint(Targets(), usual.trust, 0)
-        self._fold(loaded, found, _Base(hide or "", 0, start), now, None)
+        start = checkpoint.Base(hide or "", 0, checkpoint.Checkpoint(Targets(), usual.trust, 0))
+        self._fold(loaded, found, start, now, None)
         return loaded.seen
 
-    def _find_checkpoint(self, head: str, now: datetime) -> _Base | None:
-        queue, visited = deque([(head, 0)]), {head}
-        lines = self._lines
-        while queue and len(visited) <= MAX_WALK:
-            commit, depth = queue.popleft()
-            message, parents, tree = self.store.commit_info(commit)
-            parsed = checkpoint.parse(message)
-            if parsed is not None:
-                def in_notes(event: Event, text: str, at: str = commit) -> bool:
-                    return text.encode("utf-8") in lines.of(at, event.commit)
+    def _find_checkpoint(self, head: str, now: datetime, beyond: int = 0,
+                         ) -> checkpoint.Base | None:
+        def in_notes(at: str, event: Event, text: str) -> bool:
+            return text.encode("utf-8") in self._lines.of(at, event.commit)
 
-                found = checkpoint.read(parsed, tree, parents, self.anchor, now, in_notes)
-                if found is not None:
-                    return _Base(commit, depth, found)
-            for parent in parents:
-                if parent not in visited:
-                    visited.add(parent)
-                    queue.append((parent, depth + 1))
-        return None
+        return checkpoint.nearest(head, self.store.commit_info, in_notes, self.anchor, now,
+                                  beyond=beyond, ends=self.store.cut())

@@ -73,12 +73,23 @@ def status(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Status:
 
 
 def history(ctx: Context, limit: int | None, *, offline: bool = False,
-            ) -> tuple[list[Seen], int]:
+            ) -> tuple[list[Seen], int | None]:
     """The newest ``limit`` event lines (all when None), oldest first, with their checks; and
-    how many there are in all."""
+    how many there are in all (None: more than shown, read from a checkpoint)."""
     if not offline:
         ctx.pull()
-    loaded = ctx.read(ctx.clock(), fetch=not offline, full=True, keep=limit)
+    now = ctx.clock()
+    if limit:
+        # Read from a checkpoint at least ``limit`` notes commits back: when that many lines
+        # after it are above its clock, they are the newest, and neither the whole history nor
+        # its fetch is needed (LEDGER.md §6.2).
+        usual = ctx.read(now, fetch=not offline, keep=None, beyond=limit)
+        if usual.base_clock is None:  # it read the whole history anyway
+            return usual.seen[-limit:], usual.read
+        newer = [s for s in usual.seen if s.event and s.event.clock > usual.base_clock]
+        if len(newer) >= limit:
+            return newer[-limit:], None
+    loaded = ctx.read(now, fetch=not offline, full=True, keep=limit)
     return loaded.seen, loaded.read
 
 
