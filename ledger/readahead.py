@@ -12,7 +12,9 @@ which reports it as it always does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 
 from . import workers
 from .events import Event
@@ -40,19 +42,29 @@ class Known:
 _Answer = tuple[Known, dict[tuple[str, str], dict[bytes, int]], dict[str, tuple[str, int]]]
 
 
-def walk(store: Store, lines: Lines, commits: list[str], known: Known) -> Iterator[str]:
+def walk(store: Store, lines: Lines, commits: Iterable[str], known: Known) -> Iterator[str]:
     """``commits`` in order; on a long history each is yielded once ``known`` and ``lines``
     hold what the workers found for it (all they could: a commit they did not answer, or a
     chunk a lost worker took with it, is left to the read)."""
-    count = workers.available() if len(commits) >= PARALLEL_AT else 0
+    todo = iter(commits)
+    first = list(islice(todo, PARALLEL_AT))
+    count = workers.available() if len(first) == PARALLEL_AT else 0
     if not count:
-        yield from commits
+        yield from chain(first, todo)
         return
     global _source
     _source = store
-    chunks = [commits[i:i + CHUNK] for i in range(0, len(commits), CHUNK)]
+    handed: deque[list[str]] = deque()
+
+    def chunks() -> Iterator[list[str]]:  # made as the walk goes on, while workers answer
+        rest = chain(first, todo)
+        while chunk := list(islice(rest, CHUNK)):
+            handed.append(chunk)
+            yield chunk
+
     try:
-        for chunk, answer in zip(chunks, workers.in_order(_answer, chunks, count), strict=True):
+        for answer in workers.in_order(_answer, chunks(), count):
+            chunk = handed.popleft()
             if answer is not None:
                 more, notes, oversized = answer
                 known.info.update(more.info)

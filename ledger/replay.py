@@ -156,8 +156,8 @@ class Reader:
         cut = self.store.cut()
         excused: list[tuple[str, str, set[bytes]]] = []
         known = self._known
-        walked = list(self.store.walk(head, hide=base))
-        for position, commit in enumerate(readahead.walk(self.store, lines, walked, known)):
+        walked = readahead.walk(self.store, lines, self.store.walk(head, hide=base), known)
+        for position, commit in enumerate(walked):
             if commit in cut:
                 raise HistoryCut(f"this clone's notes history ends at {commit[:12]}, before a "
                                  "checkpoint this read can start from")

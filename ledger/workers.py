@@ -9,7 +9,8 @@ which is what they work from, so where fork is missing there are none.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 J = TypeVar("J")
@@ -27,27 +28,27 @@ def available() -> int:
     return count if "fork" in multiprocessing.get_all_start_methods() else 0
 
 
-def in_order(work: Callable[[J], R], jobs: Sequence[J], count: int) -> Iterator[R | None]:
-    """``work(job)`` for each job on ``count`` forked processes, in the jobs' order; once a
-    worker is lost, None for that job and each one after it."""
+def in_order(work: Callable[[J], R], jobs: Iterable[J], count: int) -> Iterator[R | None]:
+    """``work(job)`` for each job on ``count`` forked processes, in the jobs' order, taking
+    jobs only a few ahead of the answers taken (answers do not pile up in memory, and jobs may
+    still be being made); once a worker is lost, None for that job and each one after it."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
+    ahead: deque[Future[R]] = deque()
+    todo = iter(jobs)
     try:
-        try:
-            futures = [pool.submit(work, job) for job in jobs]
-        except BrokenProcessPool:
-            futures = []
-            yield from [None] * len(jobs)
-        for index, future in enumerate(futures):
-            try:
-                answer = future.result()
-            except BrokenProcessPool:
-                yield from [None] * (len(futures) - index)
-                return
-            yield answer
+        for job in todo:
+            ahead.append(pool.submit(work, job))
+            if len(ahead) > 2 * count:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+    except BrokenProcessPool:
+        # The job in hand (submitted or not), those handed out, those not taken yet.
+        yield from [None] * (1 + len(ahead) + sum(1 for _job in todo))
     finally:
         # Also when the caller stops early (an error in its loop): no waiting for the rest.
         pool.shutdown(wait=False, cancel_futures=True)
