@@ -72,7 +72,8 @@ def walk(store: Store, lines: Lines, commits: Iterable[str], known: Known) -> It
                 known.decoded.update(more.decoded)
                 for key, found in notes.items():
                     lines.notes.setdefault(key, found)
-                lines.oversized.update(oversized)
+                for blob, met in oversized.items():  # named as met first, as read alone
+                    lines.oversized.setdefault(blob, met)
             yield from chunk
     finally:
         _source = None

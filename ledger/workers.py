@@ -1,9 +1,14 @@
-"""Work spread over forked processes, answered in order, and never waited for forever.
+"""Work spread over forked processes, answered in order, never waited for forever.
 
-``multiprocessing.Pool`` waits forever for a task whose worker was killed (the OOM killer on a
-long ``verify``, a signal); ``concurrent.futures`` says so instead, and the caller then does what
-is left itself. Workers are forked: they start with the caller's memory (a repository, a trust),
-which is what they work from, so where fork is missing there are none.
+A pool must not outlive its reader nor leave it waiting: ``multiprocessing.Pool`` waits forever
+for a task whose worker was killed (the OOM killer on a long ``verify``), and
+``concurrent.futures`` leaves its workers blocked forever when the reader is killed, and one
+behind when the system refuses a fork. So each worker here has its own two pipes and holds no
+other process's ends: a worker that dies is an end of file for the reader, which then does what
+is left itself; a reader that dies is an end of file for its workers, which then exit. Each
+worker has one job at a time, so neither side ever waits on the other in a circle, whatever the
+sizes. Workers are forked: they start with the reader's memory (a repository, a trust), which
+is what they work from, so where fork is missing there are none.
 """
 
 from __future__ import annotations
@@ -11,11 +16,17 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 J = TypeVar("J")
 R = TypeVar("R")
 MAX_WORKERS = 8
+_Crew = list[tuple["BaseProcess", "Connection", "Connection"]]  # process, jobs to it, answers
+_NONE: Any = object()  # no more jobs
 
 
 def available() -> int:
@@ -29,26 +40,95 @@ def available() -> int:
 
 
 def in_order(work: Callable[[J], R], jobs: Iterable[J], count: int) -> Iterator[R | None]:
-    """``work(job)`` for each job on ``count`` forked processes, in the jobs' order, taking
-    jobs only a few ahead of the answers taken (answers do not pile up in memory, and jobs may
-    still be being made); once a worker is lost, None for that job and each one after it."""
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"))
-    ahead: deque[Future[R]] = deque()
+    """``work(job)`` for each job on ``count`` forked processes, in the jobs' order (jobs are
+    taken only as workers come free, so they may still be being made, and answers do not pile
+    up); None for a job no worker answered: from the first one a worker did not (it died, or
+    ``work`` failed there) or the system would not fork, for that job and every one after it."""
     todo = iter(jobs)
     try:
-        for job in todo:
-            ahead.append(pool.submit(work, job))
-            if len(ahead) > 2 * count:
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
-    except BrokenProcessPool:
-        # The job in hand (submitted or not), those handed out, those not taken yet.
-        yield from [None] * (1 + len(ahead) + sum(1 for _job in todo))
+        crew = _start(work, count)
+    except OSError:
+        yield from (None for _job in todo)
+        return
+    flight: deque[int] = deque()  # the worker of each job out, oldest first
+    try:
+        for index, (_process, out, _back) in enumerate(crew):
+            job = next(todo, _NONE)
+            if job is _NONE:
+                break
+            out.send(job)
+            flight.append(index)
+        while flight:
+            index = flight.popleft()
+            ok, answer = crew[index][2].recv()
+            if not ok:
+                raise EOFError
+            job = next(todo, _NONE)  # the worker's next job first: it works while we go on
+            lost = False
+            if job is not _NONE:
+                try:
+                    crew[index][1].send(job)
+                    flight.append(index)
+                except OSError:
+                    lost = True
+            yield answer
+            if lost:
+                raise EOFError
+    except (EOFError, OSError):
+        # The job in hand, those out, those not taken yet.
+        yield from [None] * (1 + len(flight) + sum(1 for _job in todo))
     finally:
-        # Also when the caller stops early (an error in its loop): no waiting for the rest.
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(crew)
+
+
+def _start(work: Callable[[Any], Any], count: int) -> _Crew:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    pipes = [(context.Pipe(duplex=False), context.Pipe(duplex=False)) for _ in range(count)]
+    ends = [end for pair in pipes for pipe in pair for end in pipe]
+    crew: _Crew = []
+    try:
+        for (take, give), (hear, say) in pipes:
+            process = context.Process(target=_serve, daemon=True, args=(
+                work, take, say, [end for end in ends if end is not take and end is not say]))
+            process.start()
+            crew.append((process, give, hear))
+    except OSError:
+        _stop(crew)
+        raise
+    finally:
+        for (take, _give), (_hear, say) in pipes:  # the workers' ends: theirs alone
+            take.close()
+            say.close()
+    return crew
+
+
+def _serve(work: Callable[[Any], Any], take: Connection, say: Connection,
+           others: list[Connection]) -> None:
+    for end in others:
+        end.close()
+    while True:
+        try:
+            job = take.recv()
+        except (EOFError, OSError):
+            return  # the reader is gone, or done
+        try:
+            answer = (True, work(job))
+        except Exception:
+            answer = (False, None)  # the reader does this job itself, and meets the error
+        try:
+            say.send(answer)
+        except Exception:
+            return  # the reader is gone (or the answer cannot be sent: it does the job)
+
+
+def _stop(crew: _Crew) -> None:
+    for _process, out, back in crew:
+        out.close()  # an end of file: an idle worker exits
+        back.close()
+    for process, _out, _back in crew:
+        process.join(timeout=1)
+        if process.is_alive():  # still working on a job nobody will take
+            process.kill()
+            process.join()

@@ -14,7 +14,7 @@ import pytest
 from conftest import make_writer
 from helpers import Keys, Project, clone, git, make_origin
 
-from ledger import publish, readahead
+from ledger import history, publish, readahead, replay
 from ledger.events import Author, Build, Deployed, Hold
 from ledger.publish import Draft, Writer
 from ledger.replay import Loaded, Reader
@@ -154,3 +154,25 @@ def test_verify_reads_twice_only_to_audit_a_checkpoint(baselined: Project,
     assert ctx.reader.checkpoint_at(ctx.clock()) is not None
     reads.clear()
     assert verify(ctx, offline=True).ok and len(reads) == 2 and reads[1] is not None
+
+
+def test_an_oversized_note_is_named_as_one_process_names_it(tmp_path: Path, keys: Keys,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            ) -> None:
+    # The same oversized blob on two objects (found by a red team): the problem names the one
+    # the read meets first, the newest, whether or not workers read it.
+    _origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    big = work / "big.txt"
+    big.write_text("x" * 5000 + "\n")
+    for i in range(45):  # builds, no archive: both notes stay
+        if i in (5, 25):
+            git(work, "notes", "--ref=deploys", "add", "-f", "-F", str(big), code_commit(900 + i))
+        book.append([Draft(Build({"migrate": f"{i:016x}"}), code_commit(i), BY)],
+                    T0 + timedelta(minutes=i))
+    monkeypatch.setattr(history, "MAX_NOTE", 4096)
+    monkeypatch.setattr(replay, "MAX_NOTE", 4096)
+    one, _r = read(work, book, monkeypatch, ahead=False)
+    many, _r = read(work, book, monkeypatch, ahead=True)
+    assert [p.commit for p in one.problems if "bytes, over" in p.reason] == [code_commit(925)]
+    assert said(many) == said(one)
