@@ -106,6 +106,10 @@ def _start(work: Callable[[Any], Any], count: int) -> _Crew:
 
 def _serve(work: Callable[[Any], Any], take: Connection, say: Connection,
            others: list[Connection]) -> None:
+    import signal
+
+    # Ctrl-C stops the reader; its end of file then stops us (no traceback from each worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for end in others:
         end.close()
     while True:

@@ -68,8 +68,11 @@ from ledger import workers
 def slow(x):
     time.sleep(0.2)
     return x
-for answer in workers.in_order(slow, range(1000), 2):
-    print(answer, flush=True)
+try:
+    for answer in workers.in_order(slow, range(1000), 2):
+        print(answer, flush=True)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
 """
 
 
@@ -91,6 +94,24 @@ def test_workers_do_not_outlive_a_killed_reader(sig: signal.Signals) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left
+
+
+def test_ctrl_c_stops_the_reader_and_its_workers_quietly() -> None:
+    # Ctrl-C signals the whole process group: only the reader answers it.
+    reader = subprocess.Popen([sys.executable, "-c", READER], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    crew = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(reader.pid)],
+                                               capture_output=True, text=True).stdout.split()]
+    os.killpg(reader.pid, signal.SIGINT)
+    _out, err = reader.communicate(timeout=30)
+    assert err == "interrupted\n"  # no traceback from any worker
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in crew):
+        time.sleep(0.05)
+    assert len(crew) == 2 and not any(_running(pid) for pid in crew)
 
 
 def _running(pid: int) -> bool:
