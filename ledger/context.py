@@ -152,12 +152,13 @@ class Context:
 
     # The shared step ----------------------------------------------------------------------
 
-    def pull(self, *, allow_missing: bool = False) -> None:
-        """Fetch the remote ledger and merge it into the local one. With an identity, a remote
-        without the ledger is an error (never a first run), unless ``allow_missing``."""
+    def pull(self, *, allow_missing: bool = False, whole: bool = False) -> None:
+        """Fetch the remote ledger (``whole``: all of its history at once) and merge it into the
+        local one. With an identity, a remote without the ledger is an error (never a first
+        run), unless ``allow_missing``."""
         writer = self.writer(signed=False)
         local = self.store.tip()
-        remote = early.fetch(self.store)
+        remote = early.fetch(self.store, whole=whole)
         if remote is None and self.anchor.ledger and not allow_missing:
             where = ("this clone has it: run `deploy-ledger sync` here to put it back"
                      if local else "restore it from any clone that has it "

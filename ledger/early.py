@@ -107,12 +107,12 @@ def _remote(top: Path) -> str | None:
     return remote if isinstance(remote, str) else None
 
 
-def fetch(store: Store) -> str | None:
-    """``store.fetch()``, or what the early fetch brought (or its error) for this repository
-    and remote."""
+def fetch(store: Store, *, whole: bool = False) -> str | None:
+    """``store.fetch(whole=whole)``, or what the early fetch brought (or its error) for this
+    repository and remote."""
     global _early
     early, _early = _early, None
-    if early is not None and early.done.wait(timeout=300):
+    if early is not None and early.done.wait(timeout=300) and not whole:
         same = (early.fetched and early.remote == store.remote
                 and os.path.realpath(early.path) == os.path.realpath(store.repo.path))
         if same and early.error is not None:
@@ -124,4 +124,4 @@ def fetch(store: Store) -> str | None:
             if early.deep:
                 store.reopen()  # see the shallow history it brought
             return store.tip(store.tracking_ref)
-    return store.fetch()
+    return store.fetch(whole=whole)

@@ -19,7 +19,7 @@ from ledger.store import NOTES_DEPTH, Store
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
-def refuse_to_fetch() -> str | None:
+def refuse_to_fetch(*, whole: bool = False) -> str | None:
     raise AssertionError("fetched again")
 
 
@@ -55,7 +55,7 @@ def test_an_early_fetch_of_another_remote_is_not_taken(tmp_path: Path,
     _origin, work = make_origin(tmp_path)
     early.start(str(work), os.environ)
     other = Store(Store.discover(work, os.environ).repo, os.environ, "upstream")
-    monkeypatch.setattr(other, "fetch", lambda: "fetched by the reader")
+    monkeypatch.setattr(other, "fetch", lambda whole=False: "fetched by the reader")
     assert early.fetch(other) == "fetched by the reader"
 
 

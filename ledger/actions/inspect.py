@@ -77,7 +77,7 @@ def history(ctx: Context, limit: int | None, *, offline: bool = False,
     """The newest ``limit`` event lines (all when None), oldest first, with their checks; and
     how many there are in all (None: more than shown, read from a checkpoint)."""
     if not offline:
-        ctx.pull()
+        ctx.pull(whole=not limit)
     now = ctx.clock()
     if limit:
         # Read from a checkpoint at least ``limit`` notes commits back: when that many lines
@@ -112,7 +112,7 @@ class Report:
 def verify(ctx: Context, *, offline: bool = False) -> Report:
     """Check every line of the whole history (checkpoints ignored)."""
     if not offline:
-        ctx.pull()
+        ctx.pull(whole=True)  # at once: not the newest first, then, finding them cut, the rest
     now = ctx.clock()
     loaded = ctx.read(now, fetch=not offline, full=True)
     # A checkpoint is vouched for by a deploy key: check that it says what the history says.
