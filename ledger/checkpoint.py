@@ -20,7 +20,7 @@ check.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -71,11 +71,11 @@ class Base:
 
 def nearest(head: str, info: Callable[[str], tuple[str, list[str], str]],
             in_notes: Callable[[str, Event, str], bool], anchor: Anchor, now: datetime, *,
-            beyond: int = 0, ends: Collection[str] = ()) -> Base | None:
+            beyond: int = 0) -> Base | None:
     """The usable checkpoint nearest ``head`` and at least ``beyond`` notes commits back,
     searched breadth first through at most ``MAX_WALK`` commits (``info``: a commit's message,
-    parents and tree; ``in_notes(commit, event, line)``: the binding check of ``read``;
-    ``ends``: commits whose parents this history does not have)."""
+    parents and tree, none at a shallow clone's cut; ``in_notes(commit, event, line)``: the
+    binding check of ``read``)."""
     queue, visited = deque([(head, 0)]), {head}
     while queue and len(visited) <= MAX_WALK:
         commit, depth = queue.popleft()
@@ -88,7 +88,7 @@ def nearest(head: str, info: Callable[[str], tuple[str, list[str], str]],
             found = read(parsed, tree, parents, anchor, now, binds)
             if found is not None:
                 return Base(commit, depth, found)
-        for parent in () if commit in ends else parents:
+        for parent in parents:
             if parent not in visited:
                 visited.add(parent)
                 queue.append((parent, depth + 1))
@@ -148,7 +148,7 @@ def read(parsed: Parsed, tree: str, parents: Sequence[str], anchor: Anchor, now:
         return None
     if not _valid_at(fields, now):
         return None
-    events = _decode(parsed.lines)
+    events = decode_lines(parsed.lines)
     if events is None or not all(in_notes(e, line) for e, line in events):
         return None
     chain = [e for e, _line in events if isinstance(e.body, Trust)]
@@ -178,10 +178,6 @@ def _parents(parents: Sequence[str]) -> str:
 
 def decode_lines(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
     """Each line's event, or None if any is not exactly an event line."""
-    return _decode(lines)
-
-
-def _decode(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
     events = []
     for text in lines:
         event = _event(text)

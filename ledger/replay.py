@@ -378,4 +378,4 @@ class Reader:
             return text.encode("utf-8") in self._lines.of(at, event.commit)
 
         return checkpoint.nearest(head, self.store.commit_info, in_notes, self.anchor, now,
-                                  beyond=beyond, ends=self.store.cut())
+                                  beyond=beyond)

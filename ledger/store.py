@@ -366,9 +366,10 @@ class Store:
         """Fetch the remote's notes ref into the tracking ref (a clone without a ledger: the newest
         ``NOTES_DEPTH`` commits; ``whole``: all); its tip (None: the remote has none)."""
         fresh = self.tip() is None and self.tip(self.tracking_ref) is None  # (as ``early``)
-        # Whole: a plain fetch brings all of it, unless this clone's history is cut short.
-        deepen = FULL_DEPTH if self.cut() and not fresh else None
-        depth = deepen if whole else NOTES_DEPTH if fresh else None
+        if whole:  # a plain fetch brings all of it, unless this clone's history is cut short
+            depth = FULL_DEPTH if not fresh and self.cut() else None
+        else:
+            depth = NOTES_DEPTH if fresh else None
         if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref, depth):
             self.set_ref(self.tracking_ref, None)
             return None
