@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -80,6 +79,8 @@ def error_handler() -> Iterator[None]:
 
 
 def _where(exc: BaseException) -> str:
+    import traceback  # only for a bug: ~1 ms of every CI step otherwise
+
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/ledger/" in f.filename or "/cli/" in f.filename] or frames
     if not ours:

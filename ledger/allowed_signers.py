@@ -11,10 +11,10 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import TrustError
 from .ids import LEGACY_NAMESPACE, RIGHTS, namespace
@@ -23,8 +23,7 @@ from .sshsig import key_fingerprint
 _TIME = re.compile(r"(\d{8})(\d{4})?(\d{2})?(Z?)\Z")
 
 
-@dataclass(frozen=True)
-class AllowedSigner:
+class AllowedSigner(NamedTuple):
     """One allowed_signers line."""
 
     principals: str
@@ -158,8 +157,7 @@ def parse_line(line: str, where: str) -> AllowedSigner | None:
     return AllowedSigner(principals, key_type, blob, **values)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class AllowedSigners:
+class AllowedSigners(NamedTuple):
     """The parsed allowed_signers file; ``digest`` identifies its exact content."""
 
     signers: tuple[AllowedSigner, ...]

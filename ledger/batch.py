@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from . import workers
 from .events import Event
@@ -28,8 +28,7 @@ PARALLEL_AT = 2000  # unremembered signatures before a second process pays for i
 _job: tuple[TrustState, datetime] | None = None  # what forked workers verify under
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One line to check: the object its note is attached to, the line, its decoded event."""
 
     obj: str

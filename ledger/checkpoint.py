@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from .events import DEPLOYS, Event, Trust
 from .fold import Targets, fold_targets
@@ -39,8 +39,7 @@ MAX_WALK = 512  # notes commits searched back for a checkpoint
 VERSIONS = ("1", "2")  # 1: format 1 ledgers (no identity, no trust chain)
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     """A checkpoint block as written: version, header fields, signed text, lines, signature."""
 
     version: str
@@ -50,8 +49,7 @@ class Parsed:
     sig: str
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):
     """What a usable checkpoint gives a reader."""
 
     state: Targets
@@ -59,8 +57,7 @@ class Checkpoint:
     events: int  # verified events in the ledger up to the checkpoint
 
 
-@dataclass(frozen=True)
-class Base:
+class Base(NamedTuple):
     """A usable checkpoint in the notes history: its notes commit, how far it is from the tip
     (the shortest path), and what it gives."""
 

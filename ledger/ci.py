@@ -9,7 +9,7 @@ plus a column in LEDGER.md §12.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EVENTS = ("push", "pull_request", "cron", "api", "manual")
 EVENT_MAP = {
@@ -23,8 +23,7 @@ EVENT_MAP = {
 }
 
 
-@dataclass(frozen=True)
-class CiBuild:
+class CiBuild(NamedTuple):
     """One build's facts (empty strings when unknown). ``build`` names the build (shown, and
     written in events); ``job`` names this job within it."""
 

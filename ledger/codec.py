@@ -8,9 +8,9 @@ line in its event class (``events``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, fields
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, get_type_hints
+from typing import Annotated, Any, NamedTuple, TypeVar, get_type_hints
 
 from . import ids
 from .errors import FormatError, LedgerError
@@ -18,8 +18,7 @@ from .timefmt import parse_stamp, stamp
 from .tomlline import Value
 
 
-@dataclass(frozen=True)
-class FieldCodec:
+class FieldCodec(NamedTuple):
     """How one kind of field is written and checked; ``decode`` raises ``ValueError``."""
 
     what: str
@@ -101,8 +100,7 @@ Work = Annotated[Mapping[str, str], WORK]
 MAX_SECONDS = 10 * 366 * 86400
 
 
-@dataclass(frozen=True)
-class Since:
+class Since(NamedTuple):
     """Marks a field that exists from format ``version`` on (LEDGER.md §2.7): written only when
     it is not empty, and it makes the event that format."""
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import calendars, ids
@@ -83,8 +82,7 @@ COMMENTS = {
 }
 
 
-@dataclass(frozen=True)
-class Signing:
+class Signing(NamedTuple):
     """How events are signed and verified."""
 
     method: str
@@ -92,8 +90,7 @@ class Signing:
     key_env: str
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The effective configuration (build it with ``from_table``, ``loads`` or ``load``)."""
 
     source: str
@@ -117,7 +114,7 @@ class Config:
     def for_target(self, name: str) -> Config:
         """The configuration of deploy target ``name`` ("": the file's own, without targets);
         a target this configuration does not name gets the file's own settings."""
-        return replace(self, **self.targets.get(name, {}))
+        return self._replace(**self.targets.get(name, {}))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -130,7 +127,7 @@ class Config:
         schedule = Schedule(self.zone, tuple(Window.parse(w) for w in self.busy), days, (),
                             self.min_quiet, calendars=codes)
         freezes = tuple(schedule.wall_interval(a, b) for a, b in self.freeze)
-        return Rules(replace(schedule, freezes=freezes), self.branch, self.expensive_on)
+        return Rules(schedule._replace(freezes=freezes), self.branch, self.expensive_on)
 
 
 def _strings(value: object, what: str) -> tuple[str, ...]:

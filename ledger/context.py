@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from . import config as config_mod
 from . import durations, early, targets
@@ -47,8 +47,7 @@ def wall_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
-class Situation:
+class Situation(NamedTuple):
     """The ledger as loaded now, the policy judging the commit (or why there is none), the
     commit's work fingerprints and what is pending at it."""
 
@@ -119,7 +118,7 @@ class Context:
             raise UsageError(f"unknown event {event!r} (use {', '.join(EVENTS)})")
         the_event = event or ci.event
         local = f"{os.uname().nodename}-{os.getpid()}"
-        return replace(ci, commit=sha, branch=branch or ci.branch or self.store.head_branch() or "",
+        return ci._replace(commit=sha, branch=branch or ci.branch or self.store.head_branch() or "",
                        event=the_event, is_pr=ci.is_pr or the_event == "pull_request",
                        build=ci.build or (local if ci.provider == "local" else ""),
                        job=ci.job or local)
@@ -321,5 +320,5 @@ class Context:
     def reread(self, situation: Situation, tip: str | None) -> Situation:
         """``situation`` with the ledger reloaded at ``tip`` (same time, policy, fingerprints)."""
         loaded = self.read(situation.now, tip=tip)
-        return replace(situation, loaded=loaded,
+        return situation._replace(loaded=loaded,
                        pending=pending_work(loaded.state, situation.prints))

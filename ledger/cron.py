@@ -9,8 +9,8 @@ in busy time. Pure: the year to plan for is an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 from .schedule import Schedule
 
@@ -19,8 +19,7 @@ DAY = 24 * 60
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
-class Opening:
+class Opening(NamedTuple):
     """A local wall time at which builds should start, and the weekdays (0 = Monday) on which
     it does: ``delay`` after a quiet window opens."""
 
@@ -29,8 +28,7 @@ class Opening:
     opens: int  # when the quiet window itself opens, minutes after local midnight
 
 
-@dataclass(frozen=True)
-class CronLine:
+class CronLine(NamedTuple):
     """One cron line in UTC, and what it is for."""
 
     expression: str

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from .timefmt import span
 
@@ -15,8 +15,7 @@ MIN_RUNS = 5
 MIN_QUIET = "min_quiet"  # the basis of an estimate with neither a duration nor runs
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
     """How long one kind's work is expected to take, and what that rests on."""
 
     kind: str

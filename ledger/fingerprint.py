@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from .globs import PathMatcher, pathspec
 from .ids import NONE
 
 
-@dataclass(frozen=True)
-class WorkKind:
+class WorkKind(NamedTuple):
     """One kind of expensive work: its name, the globs that select its files, its command, and
     other lists of globs whose files it covers too (``also``: the live commit's, §8.1)."""
 

@@ -3,8 +3,8 @@ notes commit added, the clock each may carry (LEDGER.md §4), and how a read rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from .events import Event
 from .notes import MAX_NOTE, Comment, EventLine, classify, split
@@ -12,8 +12,7 @@ from .signing import Check
 from .store import Store
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """A note line that does not count, and why."""
 
     commit: str
@@ -26,8 +25,7 @@ class Problem:
         return f"note on {self.commit[:12]}, {where}: {self.reason}"
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(NamedTuple):
     """A notes commit that removed lines an earlier commit held (they still count)."""
 
     notes_commit: str
@@ -39,8 +37,7 @@ class Removal:
                 f"note on {self.obj[:12]}; they still count")
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(NamedTuple):
     """One event line as read, for ``log``: the event (None if it does not decode), its check."""
 
     event: Event | None
@@ -49,8 +46,7 @@ class Seen:
     number: int
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A line a notes commit added."""
 
     obj: str

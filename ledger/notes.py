@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 NOTE_HEADER = "# deploy-ledger events: one per line (see LEDGER.md)"
 MAX_LINE = 64 * 1024  # bytes, newline excluded
@@ -31,8 +32,7 @@ class Comment:
     """A line starting with ``#``."""
 
 
-@dataclass(frozen=True)
-class EventLine:
+class EventLine(NamedTuple):
     """A line with the event grammar: key clock and id as written, payload bytes, signature."""
 
     text: str
@@ -42,8 +42,7 @@ class EventLine:
     sig: str | None
 
 
-@dataclass(frozen=True)
-class NotAnEvent:
+class NotAnEvent(NamedTuple):
     """A line that is neither blank, a comment nor an event line, and why."""
 
     reason: str

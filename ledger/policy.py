@@ -11,16 +11,15 @@ globs take, each list with its own `!` exclusions, and runs the commit's own com
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import NamedTuple
 
 from .config import Config
 from .fingerprint import WorkKind
 from .rules import Rules
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """What judges one commit: the rules, the work kinds, the lease, and where they came from."""
 
     rules: Rules
@@ -58,7 +57,7 @@ def stricter(mine: Config, live: Config, live_commit: str) -> Policy:
         work[name] = WorkKind(name, kind.paths, kind.run if kind.run is not None else
                               (before.run if before else None), also)
     for name, kind in work.items():
-        work[name] = replace(kind, duration=_duration(name, mine, live))
+        work[name] = kind._replace(duration=_duration(name, mine, live))
     order = [*mine.work, *(k for k in live.work if k not in mine.work)]
     return Policy(rules, {k: work[k] for k in order}, max(mine.lease, live.lease),
                   f"{mine.source} and the live commit {live_commit[:12]}'s")

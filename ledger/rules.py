@@ -6,8 +6,8 @@ Pure: the time is an argument; the schedule (``schedule``) answers every questio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from . import durations
 from .ci import CiBuild
@@ -25,8 +25,7 @@ SKIP = "skip"
 VERDICTS = (DEPLOY, DEPLOY_EXPENSIVE, WAIT, SKIP)
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """A kind of expensive work pending at the commit, and since when."""
 
     kind: str
@@ -36,8 +35,7 @@ class Pending:
     since_build: str | None = None
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(NamedTuple):
     """The configured policy."""
 
     schedule: Schedule
@@ -45,8 +43,7 @@ class Rules:
     expensive_on: tuple[str, ...] = ("push", "cron", "api", "manual")
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """A verdict with everything needed to explain it."""
 
     verdict: str

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -24,8 +24,7 @@ _WINDOW = re.compile(r"\s*(\S+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*\Z
 Interval = tuple[datetime, datetime]
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """``DAYS HH:MM-HH:MM``: starts on each listed weekday; ends the next day if end <= start."""
 
     text: str
@@ -105,8 +104,7 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     """When expensive work may start and when nothing may deploy."""
 
     zone: ZoneInfo

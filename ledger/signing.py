@@ -17,10 +17,9 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from . import sshsig
 from .allowed_signers import AllowedSigners
@@ -30,8 +29,7 @@ from .ids import LEGACY_NAMESPACE, RIGHTS, namespace
 HMAC_MIN_CHARS = 32
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """The outcome of verifying one signature."""
 
     ok: bool

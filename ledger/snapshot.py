@@ -75,7 +75,9 @@ def load(where: Path) -> Snapshot | None:
 
 def save(where: Path, snapshot: Snapshot) -> None:
     """Write it (best effort: it is only a cache), atomically."""
-    data = {"version": VERSION, **asdict(snapshot)}
+    records = {name: [r._asdict() for r in getattr(snapshot, name)]
+               for name in ("problems", "newer", "removals")}
+    data = {"version": VERSION, **asdict(snapshot), **records}
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         temporary = where.with_suffix(f".{os.getpid()}.tmp")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Stack:
+class Stack(NamedTuple):
     """A framework: the files that show it is there, and the work kind that fits it."""
 
     name: str
@@ -60,8 +59,7 @@ STACKS = (
 )
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A stack seen in the tree, and the path that shows it."""
 
     stack: Stack

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import RemoteError
 
@@ -38,8 +38,7 @@ def message(stderr: str) -> str:
     return redact(" ".join(lines[first:]) or "no message from git")[:300]
 
 
-@dataclass(frozen=True)
-class PushResult:
+class PushResult(NamedTuple):
     """What the remote said about one push of a ref."""
 
     accepted: bool

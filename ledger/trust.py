@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .allowed_signers import AllowedSigners
 from .events import PEOPLE, Event, Trust
@@ -40,8 +41,7 @@ class Anchor:
                                                 "the ledger's trust"))
 
 
-@dataclass(frozen=True)
-class TrustState:
+class TrustState(NamedTuple):
     """The trust in force: its chain of trust events (root first; empty without identity) and
     the verifier it gives."""
 
@@ -58,8 +58,7 @@ class TrustState:
         return self.verifier.trust_id
 
 
-@dataclass(frozen=True)
-class Rejected:
+class Rejected(NamedTuple):
     """A trust event that does not count, and why; ``fatal`` when it leaves no trust at all."""
 
     event: Event

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from .errors import FormatError, VersionError
 from .events import DEPLOYS, PEOPLE, Event, decode_payload
@@ -37,8 +38,7 @@ class Verified:
             raise TypeError("Verified events are made only by ledger.verify")
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one event line amounts to: the decoded event (None when it does not decode), the
     check, and whether it is a verified event of a newer format than this reader's."""
 

@@ -10,8 +10,8 @@ at it and it did not deploy, ``skip`` otherwise (nothing to do, or not a deploy 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 from .events import Build, Claim, Deployed, Event, Failed, Hold, Release
 from .schedule import Schedule
@@ -19,8 +19,7 @@ from .schedule import Schedule
 OUTCOMES = ("deploy-expensive", "deploy", "wait", "skip")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """Something that lasted: its row, start, end (UTC) and label."""
 
     row: str  # busy, freeze, holiday, deploy, pending, lease, hold
@@ -29,8 +28,7 @@ class Span:
     label: str
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """A build: when, its commit, what came of it."""
 
     at: datetime
@@ -39,8 +37,7 @@ class Mark:
     label: str
 
 
-@dataclass(frozen=True)
-class Week:
+class Week(NamedTuple):
     """Everything the picture shows."""
 
     start: datetime  # local Monday 00:00, as UTC

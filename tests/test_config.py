@@ -23,8 +23,8 @@ def test_defaults_without_any_file(tmp_path: Path) -> None:
 def test_the_file_init_writes_is_the_defaults() -> None:
     text = render_default()
     written = loads(text)
-    assert {k: v for k, v in vars(written).items() if k != "source"} == \
-        {k: v for k, v in vars(defaults()).items() if k != "source"}
+    assert {k: v for k, v in written._asdict().items() if k != "source"} == \
+        {k: v for k, v in defaults()._asdict().items() if k != "source"}
     for key in ("branch", "busy", "min_quiet", "[work.migrate]", "[signing]", "key_env"):
         assert key in text
 

@@ -3,7 +3,6 @@ the decision rules in order (skips, freezes, leases, busy time, expensive_on, mi
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +35,7 @@ def ev(body: Body, clock: int, commit: str = C, by: Author = BY) -> Event:
 
 def facts(**kw: Any) -> CiBuild:
     """A Travis push build of ``C`` on main, with fields changed by ``kw``."""
-    return replace(CiBuild("travis", "10", commit=C, branch="main", event="push"), **kw)
+    return CiBuild("travis", "10", commit=C, branch="main", event="push")._replace(**kw)
 
 
 def decision(events: list[Event], pending: tuple[Pending, ...] = (), facts: CiBuild = facts(),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time as _time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +29,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 def schedule(**kw: Any) -> Schedule:
     """The Amsterdam schedule busy on weekdays 07:00-22:00, with fields changed by ``kw``."""
-    return replace(Schedule(AMS, BUSY), **kw)
+    return Schedule(AMS, BUSY)._replace(**kw)
 
 
 @pytest.fixture

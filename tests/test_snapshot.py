@@ -8,6 +8,9 @@ from pathlib import Path
 
 from helpers import Project, git, push_note
 
+from ledger.history import Problem, Removal
+from ledger.snapshot import Snapshot, load, save
+
 
 def verify(project: Project, *, fresh: bool) -> tuple[int, str]:
     folder = project.work / ".git" / "deploy-ledger"
@@ -89,3 +92,16 @@ def test_a_snapshot_is_used_only_at_an_ancestor_and_only_if_its_lines_verify(
     assert forged != data["lines"]
     saved.write_text(json.dumps(dict(counted, lines=forged)))
     assert verify(project, fresh=False) == clean
+
+
+def test_a_snapshot_with_problems_and_removals_reads_back_as_it_was_saved(
+        tmp_path: Path) -> None:
+    # A history with a bad line or a removal in it must resume too, not fall back to a whole
+    # read because its own record does not read back.
+    problem = Problem("c" * 40, 3, "ab" * 16, "malformed event")
+    removal = Removal("d" * 40, "e" * 40, 2)
+    saved = Snapshot("f" * 40, ["a line"], 7, 9, 8, 1, 0, [problem], [problem], [removal],
+                     {"e" * 40: ["a line"]})
+    where = tmp_path / "full-x.json"
+    save(where, saved)
+    assert load(where) == saved

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import config as config_mod
 from ..context import Context
@@ -16,8 +16,7 @@ from ..timefmt import show, span
 from . import setup
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One check: what was checked, whether it passed, what was seen, and the fix."""
 
     name: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .. import durations
 from ..ci import CiBuild
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from ..week import Week
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """A decision and what it was made from; ``warnings`` name lines that do not count."""
 
     decision: Decision
@@ -46,8 +45,7 @@ def decide(ctx: Context, facts: CiBuild, *, offline: bool = False) -> Verdict:
     return Verdict(decision, situation, tuple(ctx.warnings))
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """What ``status`` shows."""
 
     verdict: Verdict

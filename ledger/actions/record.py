@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..ci import CiBuild
 from ..context import Context
@@ -11,8 +11,7 @@ from ..publish import Draft
 from ..rules import Decision
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """What ``record`` did: the events written and the decision after them, or why nothing."""
 
     events: list[Event]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import config as config_mod
 from .. import stacks as stacks_mod
@@ -28,8 +28,7 @@ from .keys import SIGNERS_HEADER
 _LEDGER_LINE = re.compile(r'^ledger = "[0-9a-f]{0,32}"$', re.M)
 
 
-@dataclass(frozen=True)
-class Initialised:
+class Initialised(NamedTuple):
     """What ``init`` did. ``key`` says whose key signs the ledger's root (and got every right in
     the allowed_signers file); ``private_key`` is set only when it made a new key (print it
     once)."""
@@ -83,7 +82,7 @@ def init_files(path: Path, env: Mapping[str, str], key_label: str = "") -> Initi
         signers.parent.mkdir(parents=True, exist_ok=True)
         signers.write_text(text.rstrip("\n") + "\n" + signer_line(who, public) + "\n",
                            encoding="utf-8")
-    return replace(result, wrote_signers=not listed, key=label, private_key=private,
+    return result._replace(wrote_signers=not listed, key=label, private_key=private,
                    others=len(every) - len(listed))
 
 
@@ -175,8 +174,7 @@ def _write_id(ctx: Context, ledger: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(NamedTuple):
     """What ``--baseline`` recorded: the event, and the files each kind matched there."""
 
     event: Event
