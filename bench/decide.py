@@ -114,6 +114,14 @@ def bench_decide(files: int, commits: int, builds: int, runs: int) -> None:
                 [py, "-m", "cli", "decide", "--now", NOW], clone, ci, runs),
             "deploy-ledger decide --offline": timed(
                 [py, "-m", "cli", "decide", "--offline", "--now", NOW], clone, ci, runs),
+            # The fetch decide makes (nothing new to bring), by git alone: over git:// on
+            # loopback most of it is TCP waiting (Nagle and delayed ACKs), not work.
+            "git fetch of the ledger alone": timed(
+                ["git", "fetch", "--no-tags", "--quiet", "--negotiation-tip=refs/notes/*",
+                 "--refmap=", "origin", "+refs/notes/deploys:refs/notes/remotes/origin/deploys"],
+                clone, ci, runs),
+            "git ls-remote of the ledger (one round trip)": timed(
+                ["git", "ls-remote", "origin", "refs/notes/deploys"], clone, ci, runs),
             "today's recipe (git log --since … | wc -l)": timed(recipe, clone, ci, runs,
                                                                   shell=True),
             "deploy-ledger --help": timed([py, "-m", "cli", "--help"], clone, ci, runs),
@@ -123,7 +131,8 @@ def bench_decide(files: int, commits: int, builds: int, runs: int) -> None:
             print(f"{name:<{width}}  {seconds * 1000:7.1f} ms")
         floor = figures["python -c 'import pygit2' (floor)"]
         ours = figures["deploy-ledger decide (fetch included)"]
-        print(f"decide / floor: {ours / floor:.2f}x")
+        offline = figures["deploy-ledger decide --offline"]
+        print(f"decide / floor: {ours / floor:.2f}x (--offline: {offline / floor:.2f}x)")
     finally:
         server.terminate()
         shutil.rmtree(base, ignore_errors=True)

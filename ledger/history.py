@@ -98,28 +98,31 @@ class Lines:
         return found
 
 
-def bounded(found: list[Found], history: list[tuple[str, list[str]]], base: int,
-             ) -> list[Found]:
+def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple[str, list[str]]],
+            base: int) -> list[Found]:
     # The clock rule of §4, from the notes history alone (never from signatures, so a change of
     # trust cannot move it): a line may be at most as far above the highest clock its notes
-    # commit's parents hold as the number of event lines that commit adds.
+    # commit's parents hold as the number of event lines that commit adds. Every commit that
+    # adds a line (``adds``: the same line copied onto an old fork too) raises its own highest
+    # clock by it, and the line counts if any of them allows it: otherwise a copy on a fork
+    # walked after the real one would make it, and every line written after it, not count.
     added: dict[str, list[int]] = {}
-    for index, item in enumerate(found):
-        added.setdefault(item.commit, []).append(index)
+    for commit, index in adds:
+        added.setdefault(commit, []).append(index)
     highest: dict[str, int] = {}
-    out = list(found)
+    bounds = [-1] * len(found)
     for commit, parents in reversed(history):  # parents first
         start = max((highest.get(parent, base) for parent in parents), default=base)
         clocks = {index: _clock(found[index].raw) for index in added.get(commit, [])}
         bound = start + sum(1 for clock in clocks.values() if clock is not None)
         top = start
         for index, clock in clocks.items():
-            item = found[index]
-            out[index] = Found(item.obj, item.number, item.raw, item.commit, bound)
+            bounds[index] = max(bounds[index], bound)
             if clock is not None:
                 top = max(top, min(clock, bound))
         highest[commit] = top
-    return out
+    return [Found(item.obj, item.number, item.raw, item.commit, bounds[index])
+            for index, item in enumerate(found)]
 
 
 def beyond(event: Event, item: Found) -> str:

@@ -151,6 +151,7 @@ class Reader:
         lines = self._lines
         done: dict[tuple[str, bytes], int] = {}
         found: list[Found] = []
+        adds: list[tuple[str, int]] = []  # every (notes commit, line) addition, for §4
         removed: dict[str, set[bytes]] = {}
         history: list[tuple[str, list[str]]] = []
         cut = self.store.cut()
@@ -191,6 +192,7 @@ class Reader:
                     else:
                         done[obj, raw] = len(found)
                         found.append(Found(obj, number, raw, commit))
+                    adds.append((commit, done[obj, raw]))
         for obj, size in lines.oversized.values():
             loaded.problems.append(Problem(obj, 0, "", f"the note is {size} bytes, over the "
                                                        f"{MAX_NOTE >> 20} MiB a reader reads"))
@@ -200,7 +202,7 @@ class Reader:
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
-        return bounded(found, history, loaded.targets.clock)
+        return bounded(found, adds, history, loaded.targets.clock)
 
     def _archive(self, commit: str, message: str, tree: str, parents: list[str]) -> bool:
         # A checkpoint marked `archived=` may drop whole notes (LEDGER.md §5.1): judged at its

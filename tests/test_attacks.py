@@ -3,13 +3,17 @@ served by `git daemon`, ending safe."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from helpers import KEY_ENV, PY, Keys, Project, forge, git, push_note, rights_setup, verdict
+import pytest
+from helpers import KEY_ENV, PY, T0, Keys, Project, forge, git, push_note, rights_setup, verdict
 
-from ledger.events import Approve, Build, Trust
+from ledger.context import Context
+from ledger.events import Approve, Author, Build, Trust
+from ledger.publish import Draft
 
 MONDAY = ("--now", "2026-11-23T10:10")
 NIGHT = ("--now", "2026-11-23T23:00")
@@ -239,3 +243,51 @@ def test_27_a_checkpoint_that_leaves_out_a_hold_is_reported(served: Project) -> 
     verify = served.cli(served.work, "verify")
     assert verify.returncode == 1
     assert "the checkpoint readers start from leaves out the hold" in verify.stdout, verify.stdout
+
+
+def grow(project: Project, key: Keys, count: int, start: int = 0) -> None:
+    """``count`` builds, each its own notes commit (checkpoints included), then one push."""
+    ctx = Context(project.work, env=project.env(**{KEY_ENV: key.private}),
+                  now="2026-11-22T13:00")
+    writer = ctx.writer()
+    for i in range(start, start + count):
+        commit = hashlib.sha1(f"commit {i}".encode()).hexdigest()
+        writer.record([Draft(Build({"migrate": "0" * 16}), commit, Author("travis", str(i)))],
+                      T0 + timedelta(minutes=i), push=False)
+    writer.push()
+
+
+@pytest.mark.parametrize("fork_first", [True, False], ids=["fork-first", "tip-first"])
+def test_39_a_signed_line_copied_onto_an_old_fork_still_counts(served: Project,
+                                                              fork_first: bool) -> None:
+    keys = rights_setup(served)
+    signers = served.base / "split_signers"
+    signers.write_text(signers.read_text() + served.keys.allowed(
+        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
+    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    early = notes_tip(served)
+    grow(served, keys["deploy"], 20)
+    assert served.cli(served.work, "hold", "--reason", "incident", *MONDAY,
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    grow(served, keys["deploy"], 3, start=100)
+    # Push rights only: the hold's line, byte for byte, onto a notes commit forked from long
+    # before it, merged back (either parent first) and pushed as a fast-forward.
+    work = served.work
+    head = git(work, "rev-parse", "HEAD").strip()
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    [line] = [text for text in git(work, "notes", "--ref=deploys", "show", head).splitlines()
+              if '"hold"' in text]
+    git(work, "update-ref", "refs/notes/fork", early)
+    git(work, "notes", "--ref=fork", "append", "-m", line, head)
+    fork, tip = (git(work, "rev-parse", ref).strip()
+                 for ref in ("refs/notes/fork", "refs/notes/deploys"))
+    tree = git(work, "rev-parse", "refs/notes/deploys^{tree}").strip()
+    merge = git(work, "commit-tree", tree, *("-p", fork, "-p", tip) if fork_first
+                else ("-p", tip, "-p", fork), "-m", "merge").strip()
+    git(work, "push", "-q", "origin", f"{merge}:refs/notes/deploys")
+    decided = verdict(served, *NIGHT, **{KEY_ENV: keys["deploy"].private})
+    assert decided.returncode == 3 and decided.stdout.startswith("wait"), decided.stdout
+    verify = served.cli(work, "verify")
+    assert "beyond" not in verify.stdout, verify.stdout
+
