@@ -126,7 +126,7 @@ class Writer:
         for obj in recent & notes.keys():
             blobs = self.store.note_blobs(tree, obj)
             kept[obj] = blobs[0] if len(blobs) == 1 else render(
-                self._raw_lines(tree, obj)).encode("utf-8", "surrogateescape")
+                self.raw_lines(tree, obj)).encode("utf-8", "surrogateescape")
         return self.store.write_tree(None, kept), len(notes) - len(kept)
 
     def _as_read(self, loaded: Loaded, event: Event, now: datetime) -> Verified:
@@ -145,7 +145,7 @@ class Writer:
     def _updates(self, tip: str | None, additions: dict[str, set[str]]) -> dict[str, bytes]:
         updates = {}
         for obj, lines in additions.items():
-            existing = self._raw_lines(tip, obj) if tip else set()
+            existing = self.raw_lines(tip, obj) if tip else set()
             if lines <= existing:
                 continue
             text = render(existing | lines).encode("utf-8", "surrogateescape")
@@ -160,12 +160,12 @@ class Writer:
         # line that a rewrite removed from its note.
         missing: dict[str, set[str]] = {}
         for event in retained:
-            if event.line() not in self._raw_lines(tree, event.commit):
+            if event.line() not in self.raw_lines(tree, event.commit):
                 missing.setdefault(event.commit, set()).add(event.line())
         return self.store.write_tree(tree, self._updates(tree, missing)) if missing else tree
 
-    def _raw_lines(self, tip: str | None, obj: str) -> set[str]:
-        """``tip`` is a notes commit or tree."""
+    def raw_lines(self, tip: str | None, obj: str) -> set[str]:
+        """The lines of the note on ``obj`` in ``tip`` (a notes commit or tree), as written."""
         # Merging and appending never depend on decoding: raw lines, whatever they hold.
         lines: set[str] = set()
         for blob in self.store.note_blobs(tip, obj):
@@ -227,8 +227,8 @@ class Writer:
                 start, other = remote, local  # the remote archived: keep its smaller tree
             updates = {}
             for obj in store.changed_objects(base, other):
-                mine = self._raw_lines(start, obj)
-                union = mine | self._raw_lines(other, obj)
+                mine = self.raw_lines(start, obj)
+                union = mine | self.raw_lines(other, obj)
                 if union != mine:
                     updates[obj] = render(union).encode("utf-8", "surrogateescape")
             tree = store.write_tree(start, updates)

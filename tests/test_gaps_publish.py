@@ -60,7 +60,7 @@ def message_of(store: Store, commit: str | None) -> str:
 
 
 def events_in(book: Writer, tree: str | None, obj: str) -> set[str]:
-    return {line for line in book._raw_lines(tree, obj) if not line.startswith("#")}
+    return {line for line in book.raw_lines(tree, obj) if not line.startswith("#")}
 
 
 def test_a_writer_without_a_key_says_so() -> None:
@@ -150,7 +150,7 @@ def test_raw_lines_keep_bytes_that_are_not_utf8(tmp_path: Path, keys: Keys) -> N
     book = make_writer(work, keys)
     head = book.store.resolve("HEAD")
     tree = book.store.write_tree(None, {head: b"# header\nodd \xff line\n"})
-    assert book._raw_lines(tree, head) == {"# header", "odd \udcff line"}
+    assert book.raw_lines(tree, head) == {"# header", "odd \udcff line"}
 
 
 def test_append_gives_up_when_the_local_ref_keeps_moving(tmp_path: Path, keys: Keys,
@@ -177,7 +177,7 @@ def test_merge_keeps_notes_on_objects_only_one_side_touched(tmp_path: Path, keys
     b.record([Draft(Hold("b on other"), C1, BY)], T0, push=False)
     tip = b.pull()
     assert tip is not None and len(b.store.commit_info(tip)[1]) == 2
-    assert b._raw_lines(tip, head) and b._raw_lines(tip, C1)
+    assert b.raw_lines(tip, head) and b.raw_lines(tip, C1)
     local, remote = b.store.commit_info(tip)[1]
     assert message_of(b.store, tip) == f"deploy-ledger: merge {remote[:12]} into {local[:12]}\n"
 

@@ -136,8 +136,12 @@ def test_6_the_remote_goes_away_while_deploying(served: Project) -> None:
     lines = [line for line in done.stderr.splitlines() if line.startswith("event.")]
     assert len(lines) == 1 and '"deployed"' in lines[0]
     assert '"deployed"' in git(build, "notes", "--ref=deploys", "show", travis["TRAVIS_COMMIT"])
-    # Any clone publishes it.
+    # Any clone publishes it, once it has the events before it: one that has not fetched
+    # them would write it where no reader counts it (§4), so it refuses, saying why.
     (served.base / "lines").write_text("\n".join(lines) + "\n")
+    stale = served.cli(served.work, "import", str(served.base / "lines"), "--no-push")
+    assert stale.returncode == 1 and stale.stdout == "imported 0 event(s)\n"
+    assert "is beyond" in stale.stderr and "without --no-push, import fetches" in stale.stderr
     imported = served.cli(served.work, "import", str(served.base / "lines"))
     assert imported.returncode == 0 and imported.stdout == "imported 1 event(s)\n"
     assert lines[0] in notes_on_origin(served.origin)
