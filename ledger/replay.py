@@ -77,6 +77,7 @@ class Reader:
         self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
         self._archives: dict[str, bool] = {}  # notes commit -> it is an authorized archive
         self._known = readahead.Known()  # what workers read ahead on a long history
+        self._forked: str | None = None  # the last read met a fork from before where it began
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0, fetch: bool = True, beyond: int = 0) -> Loaded:
@@ -94,7 +95,7 @@ class Reader:
         return self._load(now, tip, full, keep, full and keep == 0, beyond)
 
     def _load(self, now: datetime, tip: str | bool | None, full: bool, keep: int | None,
-              mine: bool = False, beyond: int = 0) -> Loaded:
+              mine: bool = False, beyond: int = 0, before: str | None = None) -> Loaded:
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
             return Loaded(None, Targets(), None if self.anchor.ledger else from_file(self.anchor),
@@ -102,12 +103,25 @@ class Reader:
         # A full read may start where this clone's last one ended (``snapshot``), as others
         # start from a checkpoint; either way a trust change since means reading it all.
         start = self._snapshot(head, now) if mine else None
-        base = start[0] if start else None if full else self._find_checkpoint(head, now, beyond)
+        base = (start[0] if start else None if full
+                else self._find_checkpoint(before or head, now, beyond))
         loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
                         target=self.target)
         found = self._collect(loaded, head, base.commit if base else None)
+        if base is not None and self._forked is not None:
+            # A notes commit forked from before where the read began was merged after it: the
+            # clock rule (§4) needs the highest clock at that fork, which only the history
+            # before it gives. Begin before the fork (at the whole history if need be), so a
+            # read never counts what a whole read refuses.
+            if start is None:
+                return self._load(now, head, full, keep, False, 0, self._forked)
+            whole = self._load(now, head, True, keep)  # past this clone's own snapshot
+            self._keep(whole, now)
+            return whole
         if base is not None and start is None:
-            loaded.since_checkpoint, loaded.base_clock = base.depth, base.checkpoint.state.clock
+            loaded.base_clock = base.checkpoint.state.clock
+            if before is None:
+                loaded.since_checkpoint = base.depth
         if base is not None and any(_is_trust(item) for item in found):
             # A trust event after the checkpoint may fork from before it: the whole notes
             # history decides (trust events are rare, so this is too).
@@ -202,6 +216,9 @@ class Reader:
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
+        visited = {commit for commit, _parents in history}
+        self._forked = next((parent for _commit, parents in history for parent in parents
+                             if parent not in visited and parent != base), None) if base else None
         return bounded(found, adds, history, loaded.targets.clock)
 
     def _archive(self, commit: str, message: str, tree: str, parents: list[str]) -> bool:

@@ -291,3 +291,47 @@ def test_39_a_signed_line_copied_onto_an_old_fork_still_counts(served: Project,
     verify = served.cli(work, "verify")
     assert "beyond" not in verify.stdout, verify.stdout
 
+
+def test_40_a_clock_that_fits_only_from_the_checkpoint_counts_nowhere(served: Project) -> None:
+    keys = rights_setup(served)
+    signers = served.base / "split_signers"
+    signers.write_text(signers.read_text() + served.keys.allowed(
+        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
+    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    grow(served, keys["deploy"], 20)
+    checkpoints = [c for c in git(served.origin, "rev-list", "refs/notes/deploys").split()
+                   if "deploy-ledger-checkpoint:" in git(served.origin, "log", "-1", "--format=%B",
+                                                         c)]
+    newest = checkpoints[0]
+    clock = int(git(served.origin, "log", "-1", "--format=%B", newest).split(" clock=")[1]
+                .split()[0])
+    ctx = Context(served.work, env=served.env(**{KEY_ENV: keys["deploy"].private}),
+                  now="2026-11-22T13:00")
+    top = ctx.load(T0).targets.clock
+    # The build key: a build one above every writer's clock, on a notes commit forked from just
+    # before the newest checkpoint, with unsigned lines to lift its bound to that clock as seen
+    # from the checkpoint (whose clock a read from it takes for the fork's parent), not as seen
+    # from the history before it.
+    jump = forge(served, Build({"migrate": "0" * 16}), keys["build"], "build", clock=top + 1)
+    padding = [f"event.{top + 1:010d}-{index:032x} = {{ v = 2, pad = {index} }}"
+               for index in range(top - clock)]
+    push_note(served, "\n".join([*padding, jump]), fork_from=f"{newest}^")
+    assert served.cli(served.work, "hold", "--reason", "incident", *MONDAY,
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    # Every read judges the build as a whole read does: it does not count, so writers do not
+    # take their clocks from it, and the hold written after it counts everywhere.
+    log = served.cli(served.work, "log", "-n", "3")
+    assert "does not count: clock" in log.stdout and "hold" in log.stdout, log.stdout
+    verify = served.cli(served.work, "verify")
+    assert f"clock {top + 1} is beyond" in verify.stdout, verify.stdout
+    assert "checkpoint" not in verify.stdout and "incident" not in verify.stdout, verify.stdout
+    decided = verdict(served, *NIGHT, **{KEY_ENV: keys["deploy"].private})
+    assert decided.returncode == 3 and "held by" in decided.stdout, decided.stdout
+    # A trust change makes every reader read the whole history: the hold is still there.
+    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "rotate",
+                      "--now", "2026-11-23T12:00", **{KEY_ENV: keys["ann"].private}
+                      ).returncode == 0
+    status = json.loads(served.cli(served.work, "status", "--format", "json", *NIGHT).stdout)
+    assert [h["reason"] for h in status["holds"]] == ["incident"]
+

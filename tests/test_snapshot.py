@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import Project, git, push_note
+from helpers import Project, forge, git, push_note
 
+from ledger.events import Build
 from ledger.history import Problem, Removal
 from ledger.snapshot import Snapshot, load, save
 
@@ -105,3 +106,25 @@ def test_a_snapshot_with_problems_and_removals_reads_back_as_it_was_saved(
     where = tmp_path / "full-x.json"
     save(where, saved)
     assert load(where) == saved
+
+
+def test_a_fork_from_before_the_snapshot_is_read_whole_and_remembered(baselined: Project,
+                                                                      ) -> None:
+    project = baselined
+    for reason in ("one", "two", "three"):
+        assert project.cli(project.work, "hold", "--reason", reason).returncode == 0
+    clean = verify(project, fresh=True)
+    [saved] = snapshots(project)
+    tip = json.loads(saved.read_text())["tip"]
+    clock = json.loads(saved.read_text())["clock"]
+    # One above the snapshot's clock, on a notes commit forked from before its last holds and
+    # merged: it fits only if the fork's parent had the snapshot's clock (it has less).
+    line = forge(project, Build({"migrate": "none"}), project.keys, "build", clock=clock + 1)
+    push_note(project, line, fork_from=f"{tip}~2")
+    resumed = verify(project, fresh=False)
+    # The read past the snapshot is remembered: the next one starts after the fork.
+    head = git(project.work, "rev-parse", "refs/notes/deploys").strip()
+    assert [json.loads(p.read_text())["tip"] for p in snapshots(project)] == [head]
+    assert resumed == verify(project, fresh=True) != clean
+    assert f"clock {clock + 1} is beyond" in resumed[1]
+
