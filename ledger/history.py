@@ -99,7 +99,7 @@ class Lines:
 
 
 def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple[str, list[str]]],
-            base: int) -> list[Found]:
+            base: int, starts: dict[str, int] | None = None) -> tuple[list[Found], int]:
     # The clock rule of §4, from the notes history alone (never from signatures, so a change of
     # trust cannot move it): a line may be at most as far above the highest clock its notes
     # commit's parents hold as the number of event lines that commit adds. Every commit that
@@ -112,7 +112,8 @@ def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple
     highest: dict[str, int] = {}
     bounds = [-1] * len(found)
     for commit, parents in reversed(history):  # parents first
-        start = max((highest.get(parent, base) for parent in parents), default=base)
+        start = max((highest.get(parent, (starts or {}).get(parent, base))
+                     for parent in parents), default=base)
         clocks = {index: _clock(found[index].raw) for index in added.get(commit, [])}
         bound = start + sum(1 for clock in clocks.values() if clock is not None)
         top = start
@@ -121,8 +122,52 @@ def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple
             if clock is not None:
                 top = max(top, min(clock, bound))
         highest[commit] = top
-    return [Found(item.obj, item.number, item.raw, item.commit, bounds[index])
-            for index, item in enumerate(found)]
+    return ([Found(item.obj, item.number, item.raw, item.commit, bounds[index])
+             for index, item in enumerate(found)], highest[history[0][0]] if history else base)
+
+
+def judged(store: Store, lines: Lines, found: list[Found], adds: list[tuple[str, int]],
+           history: list[tuple[str, list[str]]], begin: str | None, clock: int,
+           ) -> tuple[list[Found], str | None, int]:
+    """§4's bounds for a read that began at notes commit ``begin`` (None: the root), whose
+    highest clock it takes to be ``clock``; and the parent of a notes commit forked from before
+    ``begin`` whose highest clock a line's fate depends on (None: none), to begin before; and
+    the highest clock at the newest notes commit read (§4: what a line added on it may exceed
+    by the number of lines added)."""
+    # A parent the read does not visit is ``begin`` or older than it; taking ``clock`` for it
+    # (the most it can be) could count a line that the history before that parent refuses. So
+    # the read is judged again with the least each such parent is known to reach: a parent of
+    # ``begin``, ``clock`` less the event lines ``begin`` adds (§4); any other, nothing. Where
+    # both agree, no line's fate depends on what the read did not visit.
+    wide, top = bounded(found, adds, history, clock)
+    visited = {commit for commit, _parents in history}
+    forks = [parent for _commit, parents in history for parent in parents
+             if parent not in visited and parent != begin]
+    if begin is None or not forks:
+        return wide, None, top
+    parents = store.commit_info(begin)[1]
+    added = 0
+    for obj in changed(store, begin, parents):
+        held = set().union(*(lines.of(parent, obj).keys() for parent in parents))
+        added += sum(1 for raw in lines.of(begin, obj) if raw not in held
+                     and _clock(raw) is not None)
+    floors = dict.fromkeys(parents, clock - added)
+    narrow, _top = bounded(found, adds, history, 0, {begin: clock, **floors})
+    for a, b in zip(wide, narrow, strict=True):
+        line = _clock(a.raw)
+        if line is not None and b.bound < line <= a.bound:
+            return wide, next((p for p in forks if p not in floors), forks[0]), top
+    return wide, None, top
+
+
+def changed(store: Store, commit: str, parents: list[str]) -> set[str]:
+    """The objects whose notes ``commit`` changed against any of its parents (a root commit:
+    every object it has notes for)."""
+    sources: list[str | None] = [*parents] or [None]
+    found: set[str] = set()
+    for parent in sources:
+        found |= store.changed_objects(parent, commit)
+    return found
 
 
 def beyond(event: Event, item: Found) -> str:

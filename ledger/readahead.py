@@ -18,7 +18,7 @@ from itertools import chain, islice
 
 from . import workers
 from .events import Event
-from .history import Lines
+from .history import Lines, changed
 from .notes import EventLine, classify
 from .store import Store
 from .verify import Outcome, decode
@@ -77,16 +77,6 @@ def walk(store: Store, lines: Lines, commits: Iterable[str], known: Known) -> It
             yield from chunk
     finally:
         _source = None
-
-
-def changed(store: Store, commit: str, parents: list[str]) -> set[str]:
-    """The objects whose notes ``commit`` changed against any of its parents (a root commit:
-    every object it has notes for)."""
-    sources: list[str | None] = [*parents] or [None]
-    found: set[str] = set()
-    for parent in sources:
-        found |= store.changed_objects(parent, commit)
-    return found
 
 
 def _answer(chunk: list[str]) -> _Answer:

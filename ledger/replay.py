@@ -19,7 +19,7 @@ from . import batch, checkpoint, readahead, snapshot
 from .errors import HistoryCut
 from .events import Event, Trust
 from .fold import State, Targets
-from .history import Found, Lines, Problem, Removal, Seen, beyond, bounded, signed_within
+from .history import Found, Lines, Problem, Removal, Seen, beyond, changed, judged, signed_within
 from .notes import MAX_NOTE, EventLine, NotAnEvent, classify
 from .signing import Check
 from .store import Store
@@ -51,6 +51,7 @@ class Loaded:
     distrust: str = ""  # why there is no trust, when it is not a missing root (a forked chain)
     target: str = ""  # the deploy target ``state`` is of
     base_clock: int | None = None  # the clock of the checkpoint the read started from
+    highest: int = 0  # §4's highest clock at the tip
 
     @property
     def state(self) -> State:
@@ -109,14 +110,14 @@ class Reader:
                         target=self.target)
         found = self._collect(loaded, head, base.commit if base else None)
         if base is not None and self._forked is not None:
-            # A notes commit forked from before where the read began was merged after it: the
-            # clock rule (§4) needs the highest clock at that fork, which only the history
-            # before it gives. Begin before the fork (at the whole history if need be), so a
-            # read never counts what a whole read refuses.
-            if start is None:
+            # A line on a notes commit forked from before where the read began counts or not
+            # by the highest clock (§4) at the fork, which only the history before it gives:
+            # begin before the fork (at the whole history if need be).
+            if start is None and before is None:
                 return self._load(now, head, full, keep, False, 0, self._forked)
-            whole = self._load(now, head, True, keep)  # past this clone's own snapshot
-            self._keep(whole, now)
+            whole = self._load(now, head, True, keep)  # once only, or past this clone's snapshot
+            if start is not None:
+                self._keep(whole, now)
             return whole
         if base is not None and start is None:
             loaded.base_clock = base.checkpoint.state.clock
@@ -181,9 +182,9 @@ class Reader:
             message, parents, tree = known.info.get(commit) or self.store.commit_info(commit)
             history.append((commit, parents))
             base_of = self.store.merge_base(*parents[:2]) if len(parents) > 1 else None
-            changed = (known.changed[commit] if commit in known.changed
-                       else readahead.changed(self.store, commit, parents))
-            for obj in sorted(changed):
+            touched = (known.changed[commit] if commit in known.changed
+                       else changed(self.store, commit, parents))
+            for obj in sorted(touched):
                 current = lines.of(commit, obj)
                 before: set[bytes] = set()
                 for parent in parents:
@@ -216,10 +217,9 @@ class Reader:
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
-        visited = {commit for commit, _parents in history}
-        self._forked = next((parent for _commit, parents in history for parent in parents
-                             if parent not in visited and parent != base), None) if base else None
-        return bounded(found, adds, history, loaded.targets.clock)
+        judgement, self._forked, loaded.highest = judged(self.store, lines, found, adds,
+                                                         history, base, loaded.targets.clock)
+        return judgement
 
     def _archive(self, commit: str, message: str, tree: str, parents: list[str]) -> bool:
         # A checkpoint marked `archived=` may drop whole notes (LEDGER.md §5.1): judged at its

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ledger.allowed_signers import AllowedSigners
@@ -331,3 +332,21 @@ def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: st
                       Author("test", f"{index}-{round_}"))
         ids += [e.id for e in writer.record([draft], T0)]
     Path(out).write_text("\n".join(ids) + "\n")
+
+
+def grow(project: Project, key: Keys, count: int, start: int = 0) -> None:
+    """``count`` builds in ``project.work``, each its own notes commit (checkpoints included,
+    with a deploy key), then one push."""
+    from ledger.context import Context
+    from ledger.events import Author, Build
+    from ledger.publish import Draft
+
+    ctx = Context(project.work, env=project.env(**{KEY_ENV: key.private}),
+                  now="2026-11-22T13:00")
+    writer = ctx.writer()
+    for i in range(start, start + count):
+        commit = hashlib.sha1(f"commit {i}".encode()).hexdigest()
+        writer.record([Draft(Build({"migrate": "0" * 16}), commit, Author("travis", str(i)))],
+                      T0 + timedelta(minutes=i), push=False)
+    writer.push()
+

@@ -6,14 +6,25 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-from helpers import KEY_ENV, PY, T0, Keys, Project, forge, git, push_note, rights_setup, verdict
+from helpers import (
+    KEY_ENV,
+    PY,
+    T0,
+    Keys,
+    Project,
+    forge,
+    git,
+    grow,
+    push_note,
+    rights_setup,
+    verdict,
+)
 
 from ledger.context import Context
-from ledger.events import Approve, Author, Build, Trust
-from ledger.publish import Draft
+from ledger.events import Approve, Build, Trust
 
 MONDAY = ("--now", "2026-11-23T10:10")
 NIGHT = ("--now", "2026-11-23T23:00")
@@ -245,18 +256,6 @@ def test_27_a_checkpoint_that_leaves_out_a_hold_is_reported(served: Project) -> 
     assert "the checkpoint readers start from leaves out the hold" in verify.stdout, verify.stdout
 
 
-def grow(project: Project, key: Keys, count: int, start: int = 0) -> None:
-    """``count`` builds, each its own notes commit (checkpoints included), then one push."""
-    ctx = Context(project.work, env=project.env(**{KEY_ENV: key.private}),
-                  now="2026-11-22T13:00")
-    writer = ctx.writer()
-    for i in range(start, start + count):
-        commit = hashlib.sha1(f"commit {i}".encode()).hexdigest()
-        writer.record([Draft(Build({"migrate": "0" * 16}), commit, Author("travis", str(i)))],
-                      T0 + timedelta(minutes=i), push=False)
-    writer.push()
-
-
 @pytest.mark.parametrize("fork_first", [True, False], ids=["fork-first", "tip-first"])
 def test_39_a_signed_line_copied_onto_an_old_fork_still_counts(served: Project,
                                                               fork_first: bool) -> None:
@@ -334,4 +333,56 @@ def test_40_a_clock_that_fits_only_from_the_checkpoint_counts_nowhere(served: Pr
                       ).returncode == 0
     status = json.loads(served.cli(served.work, "status", "--format", "json", *NIGHT).stdout)
     assert [h["reason"] for h in status["holds"]] == ["incident"]
+
+
+def test_40_the_ordinary_race_around_a_checkpoint_reads_from_it(served: Project) -> None:
+    # Row 40's defence must not cost the ordinary race: a writer that appended on the parent
+    # of the newest checkpoint's commit, and merged, leaves every read beginning at that
+    # checkpoint (its parent's highest clock is the checkpoint's clock less what it added).
+    keys = rights_setup(served)
+    signers = served.base / "split_signers"
+    signers.write_text(signers.read_text() + served.keys.allowed(
+        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
+    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    grow(served, keys["deploy"], 20)
+    [newest, *_older] = [c for c in git(served.origin, "rev-list", "refs/notes/deploys").split()
+                         if "deploy-ledger-checkpoint:" in git(served.origin, "log", "-1",
+                                                               "--format=%B", c)]
+    message = git(served.origin, "log", "-1", "--format=%B", newest)
+    clock = int(message.split(" clock=")[1].split()[0])
+    git(served.work, "update-ref", "refs/notes/deploys", f"{newest}^")  # the racing writer
+    grow(served, keys["build"], 1, start=500)
+    ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
+    loaded = ctx.read(ctx.clock(), fetch=False, keep=None)
+    assert loaded.base_clock == clock  # it began at the newest checkpoint
+    raced = hashlib.sha1(b"commit 500").hexdigest()
+    assert raced in {s.event.commit for s in loaded.seen if s.check.ok and s.event}
+
+
+def test_6_import_judges_clocks_as_readers_do(served: Project) -> None:
+    # §4's clock rule never reads a signature: a deploy's line imported after the build key
+    # that signed the builds before it expired still fits, as it does for every reader.
+    keys = rights_setup(served)
+    signers = served.base / "split_signers"
+    signers.write_text(signers.read_text().replace(
+        'namespaces="deploy-ledger.build"',
+        'namespaces="deploy-ledger.build",valid-before="20261125"') + served.keys.allowed(
+        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
+    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
+                      "--now", "2026-11-22T12:30", **{KEY_ENV: keys["ann"].private}
+                      ).returncode == 0
+    grow(served, keys["deploy"], 20)
+    grow(served, keys["build"], 10, start=300)
+    head = git(served.work, "rev-parse", "HEAD").strip()
+    ci, travis = served.travis_clone("cron")
+    deploy = {KEY_ENV: keys["deploy"].private}
+    assert served.cli(ci, "sync").returncode == 0
+    assert served.cli(ci, "deployed", "--commit", head, "--ops", "migrate", "--no-push", *NIGHT,
+                      **dict(travis, **deploy)).returncode == 0
+    [line] = [text for text in git(ci, "notes", "--ref=deploys", "show", head).splitlines()
+              if '"deployed"' in text]
+    (served.base / "lines").write_text(line + "\n")
+    later = served.cli(served.work, "import", str(served.base / "lines"), **deploy)  # after 25 Nov
+    assert later.returncode == 0 and later.stdout == "imported 1 event(s)\n", later.stderr
 

@@ -56,7 +56,7 @@ def import_lines(ctx: Context, texts: Iterable[str], *, push: bool = True) -> Im
         else:
             good.append((number, line.text, event))
     writer = ctx.writer(signed=False)
-    good = _fitting(good, loaded.targets.clock, writer, result)
+    good = _fitting(good, loaded.highest, writer, result)
     result.refused.sort()
     result.added = [event for _number, _text, event in good]
     if writer.add_lines([(event.commit, text) for _number, text, event in good]) is None:
@@ -71,8 +71,7 @@ def _fitting(good: list[tuple[int, str, Event]], clock: int, writer: Writer,
     # §4: a line counts only if its clock is at most the highest clock before the notes commit
     # that adds it plus the number of event lines that commit adds. The clock is signed, so a
     # line beyond that here (printed by a clone that had read further) is refused rather than
-    # written where no reader would count it; the clone's own highest clock stands in for the
-    # notes history's (never higher).
+    # written where no reader would count it.
     tip = writer.store.tip()
     new = [item for item in good if item[1] not in writer.raw_lines(tip, item[2].commit)]
     while True:
