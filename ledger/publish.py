@@ -96,6 +96,9 @@ class Writer:
         # whose key has none writes none, rather than one readers would ignore.
         assert self.signer is not None and loaded.trust is not None
         state = fold_targets(verified, loaded.targets)
+        # Its clock is the highest clock (§4) at its commit, unsigned lines' included: a reader
+        # starting from it then bounds what follows as one reading all of it does.
+        state.clock = max(state.clock, loaded.highest)
         retained = [*loaded.trust.chain, *state.retained()]
         tree = self._keep_retained(tree, retained)
         tree, archived = self._archive(loaded.tip, tree, {e.commit for e in retained})

@@ -25,6 +25,7 @@ from helpers import (
 
 from ledger.context import Context
 from ledger.events import Approve, Build, Trust
+from ledger.replay import Loaded
 
 MONDAY = ("--now", "2026-11-23T10:10")
 NIGHT = ("--now", "2026-11-23T23:00")
@@ -386,3 +387,32 @@ def test_6_import_judges_clocks_as_readers_do(served: Project) -> None:
     later = served.cli(served.work, "import", str(served.base / "lines"), **deploy)  # after 25 Nov
     assert later.returncode == 0 and later.stdout == "imported 1 event(s)\n", later.stderr
 
+
+def test_41_unsigned_lines_before_a_checkpoint_move_every_read_alike(served: Project) -> None:
+    keys = rights_setup(served)
+    signers = served.base / "split_signers"
+    signers.write_text(signers.read_text() + served.keys.allowed(
+        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
+    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    grow(served, keys["deploy"], 20)
+    ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
+    top = ctx.read(ctx.clock(), fetch=False).targets.clock
+    # Push rights, no key: 100 unsigned lines with the highest clock their commit allows; then
+    # honest writers, one of whose commits carries a checkpoint; then the build key, one above.
+    padding = [f"event.{top + 100:010d}-{index:032x} = {{ v = 2, pad = {index} }}"
+               for index in range(100)]
+    push_note(served, "\n".join(padding),
+              commit=hashlib.sha1(b"commit 7777").hexdigest())
+    grow(served, keys["deploy"], 16, start=200)
+    jump = forge(served, Build({"migrate": "f" * 16}), keys["build"], "build", clock=top + 101)
+    push_note(served, jump)
+    # A read from that checkpoint bounds the build as a read of the whole history does.
+    usual = ctx.read(ctx.clock(), fetch=False, keep=None)
+    whole = ctx.read(ctx.clock(), fetch=False, full=True, keep=None)
+
+    def fate(loaded: Loaded) -> list[bool]:
+        return [seen.check.ok for seen in loaded.seen
+                if seen.event is not None and seen.event.line() == jump]
+
+    assert usual.base_clock is not None and fate(usual) == fate(whole) == [True]
