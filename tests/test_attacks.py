@@ -257,15 +257,22 @@ def test_27_a_checkpoint_that_leaves_out_a_hold_is_reported(served: Project) -> 
     assert "the checkpoint readers start from leaves out the hold" in verify.stdout, verify.stdout
 
 
+def grower_keys(project: Project) -> dict[str, Keys]:
+    """Split keys (``rights_setup``), and the project's own key trusted to build and deploy,
+    as ``grow``'s writers are."""
+    keys = rights_setup(project)
+    signers = project.base / "split_signers"
+    signers.write_text(signers.read_text() + project.keys.allowed(
+        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
+    assert project.cli(project.work, "trust", "--file", str(signers), "--reason", "ci",
+                       **{KEY_ENV: keys["ann"].private}).returncode == 0
+    return keys
+
+
 @pytest.mark.parametrize("fork_first", [True, False], ids=["fork-first", "tip-first"])
 def test_39_a_signed_line_copied_onto_an_old_fork_still_counts(served: Project,
                                                               fork_first: bool) -> None:
-    keys = rights_setup(served)
-    signers = served.base / "split_signers"
-    signers.write_text(signers.read_text() + served.keys.allowed(
-        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
-    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
-                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    keys = grower_keys(served)
     early = notes_tip(served)
     grow(served, keys["deploy"], 20)
     assert served.cli(served.work, "hold", "--reason", "incident", *MONDAY,
@@ -293,12 +300,7 @@ def test_39_a_signed_line_copied_onto_an_old_fork_still_counts(served: Project,
 
 
 def test_40_a_clock_that_fits_only_from_the_checkpoint_counts_nowhere(served: Project) -> None:
-    keys = rights_setup(served)
-    signers = served.base / "split_signers"
-    signers.write_text(signers.read_text() + served.keys.allowed(
-        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
-    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
-                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    keys = grower_keys(served)
     grow(served, keys["deploy"], 20)
     checkpoints = [c for c in git(served.origin, "rev-list", "refs/notes/deploys").split()
                    if "deploy-ledger-checkpoint:" in git(served.origin, "log", "-1", "--format=%B",
@@ -329,8 +331,9 @@ def test_40_a_clock_that_fits_only_from_the_checkpoint_counts_nowhere(served: Pr
     decided = verdict(served, *NIGHT, **{KEY_ENV: keys["deploy"].private})
     assert decided.returncode == 3 and "held by" in decided.stdout, decided.stdout
     # A trust change makes every reader read the whole history: the hold is still there.
-    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "rotate",
-                      "--now", "2026-11-23T12:00", **{KEY_ENV: keys["ann"].private}
+    assert served.cli(served.work, "trust", "--file", str(served.base / "split_signers"),
+                      "--reason", "rotate", "--now", "2026-11-23T12:00",
+                      **{KEY_ENV: keys["ann"].private}
                       ).returncode == 0
     status = json.loads(served.cli(served.work, "status", "--format", "json", *NIGHT).stdout)
     assert [h["reason"] for h in status["holds"]] == ["incident"]
@@ -340,12 +343,7 @@ def test_40_the_ordinary_race_around_a_checkpoint_reads_from_it(served: Project)
     # Row 40's defence must not cost the ordinary race: a writer that appended on the parent
     # of the newest checkpoint's commit, and merged, leaves every read beginning at that
     # checkpoint (its parent's highest clock is the checkpoint's clock less what it added).
-    keys = rights_setup(served)
-    signers = served.base / "split_signers"
-    signers.write_text(signers.read_text() + served.keys.allowed(
-        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
-    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
-                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    keys = grower_keys(served)
     grow(served, keys["deploy"], 20)
     [newest, *_older] = [c for c in git(served.origin, "rev-list", "refs/notes/deploys").split()
                          if "deploy-ledger-checkpoint:" in git(served.origin, "log", "-1",
@@ -389,12 +387,7 @@ def test_6_import_judges_clocks_as_readers_do(served: Project) -> None:
 
 
 def test_41_unsigned_lines_before_a_checkpoint_move_every_read_alike(served: Project) -> None:
-    keys = rights_setup(served)
-    signers = served.base / "split_signers"
-    signers.write_text(signers.read_text() + served.keys.allowed(
-        'namespaces="deploy-ledger.build,deploy-ledger.deploy"'))
-    assert served.cli(served.work, "trust", "--file", str(signers), "--reason", "ci",
-                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    keys = grower_keys(served)
     grow(served, keys["deploy"], 20)
     ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
     top = ctx.read(ctx.clock(), fetch=False).targets.clock
