@@ -146,18 +146,33 @@ def judged(store: Store, lines: Lines, found: list[Found], adds: list[tuple[str,
     if begin is None or not forks:
         return wide, None, top
     parents = store.commit_info(begin)[1]
-    added = 0
-    for obj in changed(store, begin, parents):
-        held = set().union(*(lines.of(parent, obj).keys() for parent in parents))
-        added += sum(1 for raw in lines.of(begin, obj) if raw not in held
-                     and _clock(raw) is not None)
-    floors = dict.fromkeys(parents, clock - added)
-    narrow, _top = bounded(found, adds, history, 0, {begin: clock, **floors})
+    floors = dict.fromkeys(parents, clock - len(added_clocks(store, lines, begin, parents)))
+    narrow, least = bounded(found, adds, history, 0, {begin: clock, **floors})
     for a, b in zip(wide, narrow, strict=True):
         line = _clock(a.raw)
         if line is not None and b.bound < line <= a.bound:
-            return wide, next((p for p in forks if p not in floors), forks[0]), top
-    return wide, None, top
+            return wide, next((p for p in forks if p not in floors), forks[0]), least
+    # The highest clock is what the history is known to reach: the least (a writer's
+    # checkpoint records it, and must never record more than a whole read finds).
+    return wide, None, least
+
+
+def added_clocks(store: Store, lines: Lines, commit: str, parents: list[str]) -> list[int]:
+    """The clocks of the event lines ``commit`` (a notes commit or tree) adds to its
+    ``parents``' notes (§4)."""
+    clocks: list[int] = []
+    for obj in changed(store, commit, parents):
+        held = set().union(*(lines.of(parent, obj).keys() for parent in parents))
+        clocks += [clock for raw in lines.of(commit, obj) if raw not in held
+                   if (clock := _clock(raw)) is not None]
+    return clocks
+
+
+def raised(start: int, clocks: list[int]) -> int:
+    """The highest clock (§4) after a notes commit that adds lines with ``clocks`` to parents
+    whose highest clock is ``start``."""
+    bound = start + len(clocks)
+    return max([start, *(min(clock, bound) for clock in clocks)])
 
 
 def changed(store: Store, commit: str, parents: list[str]) -> set[str]:

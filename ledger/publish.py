@@ -19,6 +19,7 @@ from . import checkpoint, early
 from .errors import PushRejected, RemoteError, SigningKeyError, UsageError
 from .events import DEPLOYS, PEOPLE, Author, Body, Event, Trust, new_event
 from .fold import fold_targets
+from .history import Lines, added_clocks, raised
 from .notes import MAX_LINE, MAX_WRITTEN_NOTE, EventLine, classify, render
 from .replay import Loaded, Reader
 from .signing import Signer
@@ -96,16 +97,17 @@ class Writer:
         # whose key has none writes none, rather than one readers would ignore.
         assert self.signer is not None and loaded.trust is not None
         state = fold_targets(verified, loaded.targets)
-        # Its clock is the highest clock (§4) at its commit, unsigned lines' included: a reader
-        # starting from it then bounds what follows as one reading all of it does.
-        state.clock = max(state.clock, loaded.highest)
         retained = [*loaded.trust.chain, *state.retained()]
         tree = self._keep_retained(tree, retained)
         tree, archived = self._archive(loaded.tip, tree, {e.commit for e in retained})
+        # Its clock is the highest clock (§4) at its commit, unsigned and restored lines'
+        # included: a reader starting from it then bounds what follows as a whole read does.
+        parents = [loaded.tip] if loaded.tip else []
+        state.clock = max(state.clock, raised(loaded.highest, added_clocks(
+            self.store, Lines(self.store), tree, parents)))
         ledger = self.reader.anchor.ledger
         block = checkpoint.encode(tree, state, loaded.trust, loaded.events + len(verified),
-                                  ledger, self.signer, now, archived,
-                                  parents=[loaded.tip] if loaded.tip else [])
+                                  ledger, self.signer, now, archived, parents=parents)
         head, _, sig = block.rstrip("\n").rpartition("\n" + checkpoint.SIG)
         check = loaded.trust.verifier.verify((head + "\n").encode(), sig, now,
                                              DEPLOYS if ledger else None, legacy=not ledger)

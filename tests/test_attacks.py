@@ -409,3 +409,64 @@ def test_41_unsigned_lines_before_a_checkpoint_move_every_read_alike(served: Pro
                 if seen.event is not None and seen.event.line() == jump]
 
     assert usual.base_clock is not None and fate(usual) == fate(whole) == [True]
+
+
+def padding(count: int, clock: int) -> str:
+    """``count`` unsigned lines with the event grammar and ``clock`` (push rights, no key)."""
+    return "\n".join(f"event.{clock:010d}-{index:032x} = {{ v = 2, pad = {index} }}"
+                     for index in range(count))
+
+
+def test_42_an_unsigned_fork_does_not_lift_a_checkpoint_s_clock(served: Project) -> None:
+    keys = grower_keys(served)
+    early = notes_tip(served)
+    grow(served, keys["deploy"], 40)
+    # Push rights, no key: absurd clocks on a fork from long before the newest checkpoint. They
+    # count in no read, but a read from the checkpoint must not take the checkpoint's clock for
+    # the fork's parent into the highest clock the next checkpoint records.
+    push_note(served, padding(60, 10**9), commit=hashlib.sha1(b"commit 7777").hexdigest(),
+              fork_from=early)
+    grow(served, keys["deploy"], 16, start=200)
+    ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
+    usual = ctx.read(ctx.clock(), fetch=False)
+    whole = ctx.read(ctx.clock(), fetch=False, full=True)
+    assert usual.base_clock is not None and usual.highest <= whole.highest
+    assert served.cli(served.work, "hold", "--reason", "incident", *MONDAY,
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    assert served.cli(served.work, "trust", "--file", str(served.base / "split_signers"),
+                      "--reason", "rotate", "--now", "2026-11-23T12:00",
+                      **{KEY_ENV: keys["ann"].private}).returncode == 0
+    status = json.loads(served.cli(served.work, "status", "--format", "json", *NIGHT).stdout)
+    assert [h["reason"] for h in status["holds"]] == ["incident"]
+
+
+def test_43_lines_a_checkpoint_restores_are_in_its_clock(served: Project) -> None:
+    keys = grower_keys(served)
+    grow(served, keys["deploy"], 20)
+    work, obj = served.work, hashlib.sha1(b"commit 7777").hexdigest()
+    push_note(served, padding(50, 10**9), commit=obj)
+    ctx = Context(work, env=served.env(), now="2026-11-23T23:00")
+    start = 300
+    while ctx.read(ctx.clock(), fetch=False).since_checkpoint + 1 < 16:
+        grow(served, keys["deploy"], 1, start=start)
+        start += 1
+    # Plain git removes the note; the writer of the next checkpoint puts it back in its own
+    # commit, which so adds those lines (§4) and must count them in its clock.
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    git(work, "notes", "--ref=deploys", "remove", obj)
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    grow(served, keys["deploy"], 1, start=start)
+    assert "deploy-ledger-checkpoint:" in git(served.origin, "log", "-1", "--format=%B",
+                                              "refs/notes/deploys")
+    top = ctx.read(ctx.clock(), fetch=False, full=True).highest
+    jump = forge(served, Build({"migrate": "f" * 16}), keys["build"], "build", clock=top + 1)
+    push_note(served, jump)
+    usual = ctx.read(ctx.clock(), fetch=False, keep=None)
+    whole = ctx.read(ctx.clock(), fetch=False, full=True, keep=None)
+
+    def fate(loaded: Loaded) -> list[bool]:
+        return [seen.check.ok for seen in loaded.seen
+                if seen.event is not None and seen.event.line() == jump]
+
+    assert usual.base_clock is not None and fate(usual) == fate(whole) == [True]
+
