@@ -269,6 +269,17 @@ def grower_keys(project: Project) -> dict[str, Keys]:
     return keys
 
 
+def counts_alike(ctx: Context, line: str) -> bool:
+    """``line`` counts both in a read from a checkpoint and in a read of the whole history."""
+    def fate(loaded: Loaded) -> list[bool]:
+        return [seen.check.ok for seen in loaded.seen
+                if seen.event is not None and seen.event.line() == line]
+
+    usual = ctx.read(ctx.clock(), fetch=False, keep=None)
+    whole = ctx.read(ctx.clock(), fetch=False, full=True, keep=None)
+    return usual.base_clock is not None and fate(usual) == fate(whole) == [True]
+
+
 @pytest.mark.parametrize("fork_first", [True, False], ids=["fork-first", "tip-first"])
 def test_39_a_signed_line_copied_onto_an_old_fork_still_counts(served: Project,
                                                               fork_first: bool) -> None:
@@ -400,15 +411,7 @@ def test_41_unsigned_lines_before_a_checkpoint_move_every_read_alike(served: Pro
     grow(served, keys["deploy"], 16, start=200)
     jump = forge(served, Build({"migrate": "f" * 16}), keys["build"], "build", clock=top + 101)
     push_note(served, jump)
-    # A read from that checkpoint bounds the build as a read of the whole history does.
-    usual = ctx.read(ctx.clock(), fetch=False, keep=None)
-    whole = ctx.read(ctx.clock(), fetch=False, full=True, keep=None)
-
-    def fate(loaded: Loaded) -> list[bool]:
-        return [seen.check.ok for seen in loaded.seen
-                if seen.event is not None and seen.event.line() == jump]
-
-    assert usual.base_clock is not None and fate(usual) == fate(whole) == [True]
+    assert counts_alike(ctx, jump)  # read from that checkpoint as a whole read reads it
 
 
 def padding(count: int, clock: int) -> str:
@@ -461,12 +464,5 @@ def test_43_lines_a_checkpoint_restores_are_in_its_clock(served: Project) -> Non
     top = ctx.read(ctx.clock(), fetch=False, full=True).highest
     jump = forge(served, Build({"migrate": "f" * 16}), keys["build"], "build", clock=top + 1)
     push_note(served, jump)
-    usual = ctx.read(ctx.clock(), fetch=False, keep=None)
-    whole = ctx.read(ctx.clock(), fetch=False, full=True, keep=None)
-
-    def fate(loaded: Loaded) -> list[bool]:
-        return [seen.check.ok for seen in loaded.seen
-                if seen.event is not None and seen.event.line() == jump]
-
-    assert usual.base_clock is not None and fate(usual) == fate(whole) == [True]
+    assert counts_alike(ctx, jump)
 
