@@ -157,9 +157,9 @@ class Reader:
     def _keep(self, loaded: Loaded, now: datetime) -> None:
         if loaded.trust is not None and loaded.tip is not None:
             snapshot.keep(self.store, self.anchor, loaded.trust, now, snapshot.Snapshot(
-                loaded.tip, [], loaded.targets.clock, loaded.read, loaded.events,
-                loaded.superseded, loaded.archived, loaded.problems, loaded.newer,
-                loaded.removals, {k: sorted(v) for k, v in loaded.missing.items()}),
+                loaded.tip, [], max(loaded.targets.clock, loaded.highest), loaded.read,
+                loaded.events, loaded.superseded, loaded.archived, loaded.problems,
+                loaded.newer, loaded.removals, {k: sorted(v) for k, v in loaded.missing.items()}),
                 loaded.targets.retained())
 
     def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:

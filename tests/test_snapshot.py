@@ -8,6 +8,7 @@ from pathlib import Path
 
 from helpers import Project, forge, git, push_note
 
+from ledger.context import Context
 from ledger.events import Build
 from ledger.history import Problem, Removal
 from ledger.snapshot import Snapshot, load, save
@@ -127,4 +128,24 @@ def test_a_fork_from_before_the_snapshot_is_read_whole_and_remembered(baselined:
     assert [json.loads(p.read_text())["tip"] for p in snapshots(project)] == [head]
     assert resumed == verify(project, fresh=True) != clean
     assert f"clock {clock + 1} is beyond" in resumed[1]
+
+
+def test_a_snapshot_starts_from_the_highest_clock_unsigned_lines_included(baselined: Project,
+                                                                          ) -> None:
+    project = baselined
+    assert project.cli(project.work, "hold", "--reason", "one").returncode == 0
+    ctx = Context(project.work, env=project.env(), now="2026-11-23T23:00")
+    top = ctx.read(ctx.clock(), fetch=False, full=True).highest
+    push_note(project, "\n".join(f"event.{top + 30:010d}-{index:032x} = {{ v = 2, pad = {index} }}"
+                                 for index in range(30)))  # unsigned: they lift §4's clock
+    verify(project, fresh=True)
+    [saved] = snapshots(project)
+    assert json.loads(saved.read_text())["clock"] == top + 30
+    # A build above them counts; a hold after it: the next verify, resumed, says what a whole
+    # read says (it refused both when the snapshot kept the highest counted clock).
+    push_note(project, forge(project, Build({"migrate": "none"}), project.keys, "build",
+                             clock=top + 31))
+    assert project.cli(project.work, "hold", "--reason", "two").returncode == 0
+    resumed = verify(project, fresh=False)
+    assert resumed == verify(project, fresh=True) and "beyond" not in resumed[1]
 
