@@ -78,7 +78,6 @@ class Reader:
         self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
         self._archives: dict[str, bool] = {}  # notes commit -> it is an authorized archive
         self._known = readahead.Known()  # what workers read ahead on a long history
-        self._forked: str | None = None  # the last read met a fork from before where it began
 
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0, fetch: bool = True, beyond: int = 0) -> Loaded:
@@ -108,13 +107,13 @@ class Reader:
                 else self._find_checkpoint(before or head, now, beyond))
         loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
                         target=self.target)
-        found = self._collect(loaded, head, base.commit if base else None)
-        if base is not None and self._forked is not None:
+        found, forked = self._collect(loaded, head, base.commit if base else None)
+        if base is not None and forked is not None:
             # A line on a notes commit forked from before where the read began counts or not
             # by the highest clock (§4) at the fork, which only the history before it gives:
             # begin before the fork (at the whole history if need be).
             if start is None and before is None:
-                return self._load(now, head, full, keep, False, 0, self._forked)
+                return self._load(now, head, full, keep, False, 0, forked)
             whole = self._load(now, head, True, keep)  # once only, or past this clone's snapshot
             if start is not None:
                 self._keep(whole, now)
@@ -162,7 +161,8 @@ class Reader:
                 loaded.newer, loaded.removals, {k: sorted(v) for k, v in loaded.missing.items()}),
                 loaded.targets.retained())
 
-    def _collect(self, loaded: Loaded, head: str, base: str | None) -> list[Found]:
+    def _collect(self, loaded: Loaded, head: str, base: str | None,
+                 ) -> tuple[list[Found], str | None]:
         lines = self._lines
         done: dict[tuple[str, bytes], int] = {}
         found: list[Found] = []
@@ -217,9 +217,9 @@ class Reader:
             if still:
                 loaded.missing[obj] = {raw.decode("utf-8", "surrogateescape") for raw in still}
         loaded.removals.sort(key=lambda r: (r.notes_commit, r.obj))
-        judgement, self._forked, loaded.highest = judged(self.store, lines, found, adds,
-                                                         history, base, loaded.targets.clock)
-        return judgement
+        judgement, forked, loaded.highest = judged(self.store, lines, found, adds, history,
+                                                   base, loaded.targets.clock)
+        return judgement, forked
 
     def _archive(self, commit: str, message: str, tree: str, parents: list[str]) -> bool:
         # A checkpoint marked `archived=` may drop whole notes (LEDGER.md §5.1): judged at its
@@ -384,7 +384,7 @@ class Reader:
             hide = next(iter(cut))  # the shallow boundary: as far as this clone goes
         loaded = Loaded(usual.tip, Targets(), target=self.target)
         try:
-            found = self._collect(loaded, usual.tip, hide)
+            found, _forked = self._collect(loaded, usual.tip, hide)
         except HistoryCut:
             return usual.seen
         start = checkpoint.Base(hide or "", 0, checkpoint.Checkpoint(Targets(), usual.trust, 0))
