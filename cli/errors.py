@@ -8,10 +8,12 @@ Exit status: 0 deploy verdicts and success · 1 an expected error (``LedgerError
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from ledger.errors import LedgerError, NotPublished, UsageError
 
@@ -76,6 +78,23 @@ def error_handler() -> Iterator[None]:
         # is enough to report it.
         fail(f"internal error ({exc.__class__.__name__} at {_where(exc)}); {REPORT}",
              EXIT_INTERNAL)
+
+
+def exit_now(outcome: SystemExit) -> NoReturn:
+    """Exit with ``outcome``'s status without tearing the interpreter down. A CI step's last
+    ~18 ms went to freeing what the process loses anyway (libgit2's caches, two copies of
+    OpenSSL cleaning up); exit handlers still run and output is flushed first."""
+    import atexit
+
+    code = outcome.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    atexit._run_exitfuncs()  # e.g. ``ledger.early`` waiting for its fetch to end
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe: what was lost is the reader's choice (``pipe_closed``).
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else EXIT_OK if code is None else EXIT_ERROR)
 
 
 def _where(exc: BaseException) -> str:

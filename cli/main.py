@@ -24,7 +24,7 @@ if (len(sys.argv) > 1 and sys.argv[1] in FETCH_FIRST
     early.start(os.getcwd(), os.environ)
 
 from cli import fastpath  # noqa: E402
-from cli.errors import error_handler  # noqa: E402
+from cli.errors import EXIT_OK, error_handler, exit_now  # noqa: E402
 
 
 def main() -> None:
@@ -33,9 +33,12 @@ def main() -> None:
     if plain is not None:
         from cli import verdict
 
-        with error_handler():
-            verdict.decide(**plain)
-        return
+        try:
+            with error_handler():
+                verdict.decide(**plain)
+        except SystemExit as outcome:
+            exit_now(outcome)
+        exit_now(SystemExit(EXIT_OK))
     app = application()
     _only_the_command_asked_for(app)
     with error_handler():

@@ -114,20 +114,39 @@ class Git:
         """Fetch ``src`` from ``remote`` into ``dst`` (forced: a remote-tracking ref), with
         ``depth`` generations of history (None: all that is missing); False when the remote has
         no such ref, ``RemoteError`` when it cannot be reached or refuses."""
+        return self.fetched(self.start_fetch(remote, src, dst, depth), remote, src)
+
+    def start_fetch(self, remote: str, src: str, dst: str, depth: int | None = None,
+                    ) -> subprocess.Popen[str]:
+        """Start ``fetch`` in the background; ``fetched`` takes its outcome."""
         # --refmap= : the clone's own fetch refspecs (e.g. one `init` added for people) must
         # not also move refs here.
         deep = [f"--depth={depth}"] if depth else []
         # Offer only notes as common history: the code's commits never are, and a server
         # walks its whole notes history looking for them (0.5 s at 100,000 notes commits).
         # A clone without notes offers none (git warns, and sends no "have").
-        result = self.run("fetch", "--no-tags", "--no-recurse-submodules", "--quiet", *deep,
-                          "--negotiation-tip=refs/notes/*", "--refmap=", remote,
-                          f"+{src}:{dst}", check=False)
-        if result.returncode == 0:
+        args = ["git", "fetch", "--no-tags", "--no-recurse-submodules", "--quiet", *deep,
+                "--negotiation-tip=refs/notes/*", "--refmap=", remote, f"+{src}:{dst}"]
+        try:
+            return subprocess.Popen(args, cwd=self.cwd, env=self.env, text=True,
+                                    errors="replace", stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise RemoteError(f"cannot run git: {exc.strerror}") from None
+
+    def fetched(self, proc: subprocess.Popen[str], remote: str, src: str) -> bool:
+        """The outcome of a ``start_fetch``: as ``fetch`` says."""
+        try:
+            _out, err = proc.communicate(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise RemoteError(f"git fetch timed out after {GIT_TIMEOUT:.0f}s") from None
+        if proc.returncode == 0:
             return True
-        if "couldn't find remote ref" in result.stderr:
+        if "couldn't find remote ref" in err:
             return False
-        raise RemoteError(f"cannot fetch {src} from {redact(remote)}: {message(result.stderr)}")
+        raise RemoteError(f"cannot fetch {src} from {redact(remote)}: {message(err)}")
 
     def older_than(self, tip: str, moment: datetime) -> str | None:
         """The newest commit on ``tip``'s first-parent line made before ``moment`` (None: none

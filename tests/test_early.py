@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from conftest import make_writer
-from helpers import Keys, clone, git, make_origin
+from helpers import Keys, clean_env, clone, git, make_origin
 
 from ledger import early
 from ledger.errors import ConfigError, RemoteError
@@ -99,3 +101,19 @@ def test_no_early_fetch_for_a_remote_the_clone_does_not_have(tmp_path: Path) -> 
     store = Store(Store.discover(work, os.environ).repo, os.environ, "upstream")
     with pytest.raises(ConfigError, match="'upstream' is not a remote of this clone"):
         early.fetch(store)
+
+
+def test_a_step_that_ends_before_taking_the_early_fetch_waits_for_it(tmp_path: Path,
+                                                                      keys: Keys) -> None:
+    # A CI step that fails before it reads (here: a bad --now) must not leave git writing the
+    # notes ref while the next step starts: the process ends when the fetch has.
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    git(ci, "config", "remote.origin.uploadpack", "sleep 1; git-upload-pack")  # a slow remote
+    done = subprocess.run([sys.executable, "-m", "cli", "decide", "--now", "whenever"], cwd=ci,
+                          capture_output=True, text=True, env=clean_env())
+    assert done.returncode == 2 and "--now" in done.stderr
+    assert git(ci, "rev-parse", "refs/notes/remotes/origin/deploys").strip() == \
+        git(origin, "rev-parse", "refs/notes/deploys").strip()

@@ -75,6 +75,10 @@ CHECK = """
 import atexit, runpy, sys
 atexit.register(lambda: print("typer loaded:", "typer" in sys.modules,
                               "holidays loaded:", "holidays" in sys.modules, file=sys.stderr))
+class Probe:
+    def __del__(self):
+        print("torn down", file=sys.stderr)
+probe = Probe()  # freed when the interpreter tears itself down, not before
 sys.argv = ["deploy-ledger", *sys.argv[1:]]
 runpy.run_module("cli", run_name="__main__")
 """
@@ -90,5 +94,31 @@ def test_decide_runs_without_typer_and_prints_what_it_always_did(served: Project
                           capture_output=True, text=True, env=clean_env())
     assert "typer loaded: True" in slow.stderr
     assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout)
+    # The step every build runs skips the interpreter's teardown (``cli.errors.exit_now``).
+    assert "torn down" not in fast.stderr and "torn down" in slow.stderr
     assert fast.stdout.startswith("deploy-expensive\n")
     assert fast.returncode == 0
+
+
+EXIT_NOW = """
+import atexit, sys
+from cli.errors import exit_now
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+class Probe:
+    def __del__(self):
+        print("torn down", file=sys.stderr)
+probe = Probe()
+sys.stdout.write("written, not flushed")
+exit_now(SystemExit(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("3", 3), ("0", 0), ("a message", 1)])
+def test_exit_now_keeps_the_status_output_and_exit_handlers(outcome: str, status: int) -> None:
+    env = {k: v for k, v in clean_env().items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", EXIT_NOW, outcome], capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == status
+    assert done.stdout == "written, not flushed"  # a pipe: block-buffered until flushed
+    extra = "a message\n" if status == 1 else ""
+    assert done.stderr == extra + "exit handler ran\n"  # and no teardown
