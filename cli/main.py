@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import typer
@@ -27,22 +27,24 @@ from cli import fastpath  # noqa: E402
 from cli.errors import EXIT_OK, error_handler, exit_now  # noqa: E402
 
 
-def main() -> None:
+def main() -> NoReturn:
     """The console entry point."""
-    plain = fastpath.parse(sys.argv[1:])
-    if plain is not None:
-        from cli import verdict
+    # Every command ends in ``exit_now``: a CI step need not wait for the interpreter to free
+    # what the process is about to lose (~18 ms of each step).
+    try:
+        with error_handler():
+            plain = fastpath.parse(sys.argv[1:])
+            if plain is not None:
+                from cli import verdict
 
-        try:
-            with error_handler():
                 verdict.decide(**plain)
-        except SystemExit as outcome:
-            exit_now(outcome)
-        exit_now(SystemExit(EXIT_OK))
-    app = application()
-    _only_the_command_asked_for(app)
-    with error_handler():
-        app()
+            else:
+                app = application()
+                _only_the_command_asked_for(app)
+                app()
+    except SystemExit as outcome:
+        exit_now(outcome)
+    exit_now(SystemExit(EXIT_OK))
 
 
 def application() -> typer.Typer:

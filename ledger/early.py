@@ -11,14 +11,12 @@ repository or remote, an error before the fetch ran — and it fetches itself, a
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .transport import GIT_TIMEOUT, NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Git
+from .transport import GIT_TIMEOUT, NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Fetching, Git
 
 if TYPE_CHECKING:
     from .store import Store
@@ -27,8 +25,7 @@ if TYPE_CHECKING:
 class _Early(NamedTuple):
     path: str  # the repository's git directory
     remote: str
-    git: Git
-    proc: subprocess.Popen[str]  # the fetch
+    fetching: Fetching
     deep: bool  # fetched with a depth: the history is shallow now
 
 
@@ -48,7 +45,7 @@ def start(path: str, env: Mapping[str, str]) -> None:
         return
     # A command that ends before taking the fetch (an error, a verdict without a read) still
     # lets it finish, rather than leave git writing the ref while the next step starts.
-    atexit.register(_finish, _early.proc)
+    atexit.register(_early.fetching.wait, 60)
 
 
 def _start(path: str, env: Mapping[str, str]) -> _Early | None:
@@ -75,14 +72,8 @@ def _start(path: str, env: Mapping[str, str]) -> _Early | None:
     git = Git(Path(top), env, ssh)
     tracking = f"refs/notes/remotes/{remote}/deploys"
     have = {NOTES_REF, tracking} & set(refs.split())
-    proc = git.start_fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
-    return _Early(gitdir, remote, git, proc, not have)
-
-
-def _finish(proc: subprocess.Popen[str]) -> None:
-    # Taken already, or stuck: the exit goes on.
-    with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
-        proc.communicate(timeout=60)
+    fetching = git.start_fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
+    return _Early(gitdir, remote, fetching, not have)
 
 
 def _remote(top: Path) -> str | None:
@@ -115,9 +106,9 @@ def fetch(store: Store, *, whole: bool = False) -> str | None:
     same = (not whole and early.remote == store.remote
             and os.path.realpath(early.path) == os.path.realpath(store.repo.path))
     if not same:  # let it end first: two fetches would race for the same ref
-        _finish(early.proc)
+        early.fetching.wait(60)
         return store.fetch(whole=whole)
-    if not early.git.fetched(early.proc, early.remote, NOTES_REF):
+    if not early.fetching.outcome():
         store.set_ref(store.tracking_ref, None)
         return None
     if early.deep:

@@ -8,6 +8,7 @@ those. Nothing here ever prompts. With ``store``, the only module that touches g
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from collections.abc import Callable, Mapping
@@ -43,6 +44,32 @@ class PushResult(NamedTuple):
 
     accepted: bool
     detail: str = ""
+
+
+class Fetching:
+    """A ``git fetch`` under way (``Git.start_fetch``)."""
+
+    def __init__(self, proc: subprocess.Popen[str], remote: str, src: str) -> None:
+        self.proc, self.remote, self.src = proc, remote, src
+
+    def outcome(self) -> bool:
+        """As ``Git.fetch`` says, once it has ended."""
+        try:
+            _out, err = self.proc.communicate(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise RemoteError(f"git fetch timed out after {GIT_TIMEOUT:.0f}s") from None
+        if self.proc.returncode == 0:
+            return True
+        if "couldn't find remote ref" in err:
+            return False
+        raise RemoteError(f"cannot fetch {self.src} from {redact(self.remote)}: {message(err)}")
+
+    def wait(self, timeout: float) -> None:
+        """Let it end, whatever its outcome (stuck: give up after ``timeout`` seconds)."""
+        with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
+            self.proc.communicate(timeout=timeout)
 
 
 class Git:
@@ -114,11 +141,11 @@ class Git:
         """Fetch ``src`` from ``remote`` into ``dst`` (forced: a remote-tracking ref), with
         ``depth`` generations of history (None: all that is missing); False when the remote has
         no such ref, ``RemoteError`` when it cannot be reached or refuses."""
-        return self.fetched(self.start_fetch(remote, src, dst, depth), remote, src)
+        return self.start_fetch(remote, src, dst, depth).outcome()
 
     def start_fetch(self, remote: str, src: str, dst: str, depth: int | None = None,
-                    ) -> subprocess.Popen[str]:
-        """Start ``fetch`` in the background; ``fetched`` takes its outcome."""
+                    ) -> Fetching:
+        """Start ``fetch`` in the background."""
         # --refmap= : the clone's own fetch refspecs (e.g. one `init` added for people) must
         # not also move refs here.
         deep = [f"--depth={depth}"] if depth else []
@@ -128,25 +155,12 @@ class Git:
         args = ["git", "fetch", "--no-tags", "--no-recurse-submodules", "--quiet", *deep,
                 "--negotiation-tip=refs/notes/*", "--refmap=", remote, f"+{src}:{dst}"]
         try:
-            return subprocess.Popen(args, cwd=self.cwd, env=self.env, text=True,
+            proc = subprocess.Popen(args, cwd=self.cwd, env=self.env, text=True,
                                     errors="replace", stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise RemoteError(f"cannot run git: {exc.strerror}") from None
-
-    def fetched(self, proc: subprocess.Popen[str], remote: str, src: str) -> bool:
-        """The outcome of a ``start_fetch``: as ``fetch`` says."""
-        try:
-            _out, err = proc.communicate(timeout=GIT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise RemoteError(f"git fetch timed out after {GIT_TIMEOUT:.0f}s") from None
-        if proc.returncode == 0:
-            return True
-        if "couldn't find remote ref" in err:
-            return False
-        raise RemoteError(f"cannot fetch {src} from {redact(remote)}: {message(err)}")
+        return Fetching(proc, remote, src)
 
     def older_than(self, tip: str, moment: datetime) -> str | None:
         """The newest commit on ``tip``'s first-parent line made before ``moment`` (None: none

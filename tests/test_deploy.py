@@ -144,9 +144,9 @@ def test_deploy_steps_never_see_the_key(repo: Path, tmp_path: Path) -> None:
 def test_help_and_keygen_do_not_import_pygit2(tmp_path: Path) -> None:
     import subprocess
 
-    probe = ("import sys\nsys.argv = ['deploy-ledger'] + sys.argv[1:]\nimport cli.main\n"
-             "try:\n    cli.main.main()\nexcept SystemExit:\n    pass\n"
-             "print('pygit2' in sys.modules, file=sys.stderr)\n")
+    probe = ("import atexit, sys\nsys.argv = ['deploy-ledger'] + sys.argv[1:]\n"
+             "atexit.register(lambda: print('pygit2' in sys.modules, file=sys.stderr))\n"
+             "import cli.main\ncli.main.main()\n")
     for args in (["--help"], ["keygen"], ["decide", "--help"]):
         done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
                               text=True, env=clean_env(), cwd=tmp_path)

@@ -94,8 +94,8 @@ def test_decide_runs_without_typer_and_prints_what_it_always_did(served: Project
                           capture_output=True, text=True, env=clean_env())
     assert "typer loaded: True" in slow.stderr
     assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout)
-    # The step every build runs skips the interpreter's teardown (``cli.errors.exit_now``).
-    assert "torn down" not in fast.stderr and "torn down" in slow.stderr
+    # Both skip the interpreter's teardown (``cli.errors.exit_now``).
+    assert "torn down" not in fast.stderr + slow.stderr
     assert fast.stdout.startswith("deploy-expensive\n")
     assert fast.returncode == 0
 
@@ -122,3 +122,9 @@ def test_exit_now_keeps_the_status_output_and_exit_handlers(outcome: str, status
     assert done.stdout == "written, not flushed"  # a pipe: block-buffered until flushed
     extra = "a message\n" if status == 1 else ""
     assert done.stderr == extra + "exit handler ran\n"  # and no teardown
+    # The probe itself: an ordinary exit tears down (and loses nothing either).
+    plain = EXIT_NOW.replace("exit_now(SystemExit(", "raise SystemExit((")
+    done = subprocess.run([sys.executable, "-c", plain, outcome], capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == status and done.stdout == "written, not flushed"
+    assert done.stderr == extra + "exit handler ran\ntorn down\n"
