@@ -91,8 +91,9 @@ def exit_now(outcome: SystemExit) -> NoReturn:
         print(code, file=sys.stderr)
     atexit._run_exitfuncs()  # e.g. ``ledger.early`` waiting for its fetch to end
     for stream in (sys.stdout, sys.stderr):
-        # A closed pipe: what was lost is the reader's choice (``pipe_closed``).
-        with contextlib.suppress(OSError, ValueError):
+        # A closed pipe: what was lost is the reader's choice (``pipe_closed``). None: the
+        # process started without that descriptor (``2>&-``).
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     os._exit(code if isinstance(code, int) else EXIT_OK if code is None else EXIT_ERROR)
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # the program loads (``ledger.early``).
 FETCH_FIRST = {"decide", "run", "record", "status"}
 if (len(sys.argv) > 1 and sys.argv[1] in FETCH_FIRST
-        and not {"--offline", "-C", "--repo", "--help"} & set(sys.argv)):
+        and not {"--offline", "--no-push", "-C", "--repo", "--help"} & set(sys.argv)):
     from ledger import early
 
     early.start(os.getcwd(), os.environ)

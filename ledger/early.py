@@ -11,6 +11,7 @@ repository or remote, an error before the fetch ran — and it fetches itself, a
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,7 +46,7 @@ def start(path: str, env: Mapping[str, str]) -> None:
         return
     # A command that ends before taking the fetch (an error, a verdict without a read) still
     # lets it finish, rather than leave git writing the ref while the next step starts.
-    atexit.register(_early.fetching.wait, 60)
+    atexit.register(_last, _early.fetching)
 
 
 def _start(path: str, env: Mapping[str, str]) -> _Early | None:
@@ -74,6 +75,12 @@ def _start(path: str, env: Mapping[str, str]) -> _Early | None:
     have = {NOTES_REF, tracking} & set(refs.split())
     fetching = git.start_fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
     return _Early(gitdir, remote, fetching, not have)
+
+
+def _last(fetching: Fetching) -> None:
+    # The process is ending anyway: an interruption here only stops git sooner.
+    with contextlib.suppress(KeyboardInterrupt):
+        fetching.wait(60)
 
 
 def _remote(top: Path) -> str | None:

@@ -8,7 +8,6 @@ those. Nothing here ever prompts. With ``store``, the only module that touches g
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 from collections.abc import Callable, Mapping
@@ -57,19 +56,33 @@ class Fetching:
         try:
             _out, err = self.proc.communicate(timeout=GIT_TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
+            self._stop()
             raise RemoteError(f"git fetch timed out after {GIT_TIMEOUT:.0f}s") from None
+        except BaseException:  # e.g. Ctrl-C: git must not go on writing refs after we exit
+            self._stop()
+            raise
         if self.proc.returncode == 0:
             return True
         if "couldn't find remote ref" in err:
             return False
         raise RemoteError(f"cannot fetch {self.src} from {redact(self.remote)}: {message(err)}")
 
+    def _stop(self) -> None:
+        self.proc.kill()
+        self.proc.communicate()
+
     def wait(self, timeout: float) -> None:
-        """Let it end, whatever its outcome (stuck: give up after ``timeout`` seconds)."""
-        with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
+        """Let it end, whatever its outcome; stop it when it runs past ``timeout`` seconds or
+        we are interrupted meanwhile."""
+        if self.proc.returncode is not None:
+            return  # taken already
+        try:
             self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._stop()
+        except BaseException:
+            self._stop()
+            raise
 
 
 class Git:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -117,3 +118,55 @@ def test_a_step_that_ends_before_taking_the_early_fetch_waits_for_it(tmp_path: P
     assert done.returncode == 2 and "--now" in done.stderr
     assert git(ci, "rev-parse", "refs/notes/remotes/origin/deploys").strip() == \
         git(origin, "rev-parse", "refs/notes/deploys").strip()
+
+
+def interrupted(seconds: float) -> None:
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+@pytest.mark.parametrize("how", ["taken", "waited for", "left at exit"])
+def test_an_interrupted_fetch_stops_git(tmp_path: Path, keys: Keys, how: str) -> None:
+    # Ctrl-C (or a runner's SIGINT to the step's process) while a fetch runs: git must not go
+    # on and move the notes ref after the command has ended.
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    git(ci, "config", "remote.origin.uploadpack", "sleep 2; git-upload-pack")  # a slow remote
+    fetching = Store.discover(ci, os.environ).git.start_fetch(
+        "origin", "refs/notes/deploys", "refs/notes/remotes/origin/deploys")
+    interrupted(0.3)
+    try:
+        if how == "taken":
+            with pytest.raises(KeyboardInterrupt):
+                fetching.outcome()
+        elif how == "waited for":
+            with pytest.raises(KeyboardInterrupt):
+                fetching.wait(60)
+        else:
+            try:  # the exit handler: the process is ending, so no error (nor a traceback)
+                early._last(fetching)
+            except KeyboardInterrupt:
+                pytest.fail("the exit handler let the interruption through")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    assert fetching.proc.returncode == -signal.SIGKILL
+
+
+def test_no_early_fetch_for_a_step_told_not_to_fetch(tmp_path: Path, keys: Keys) -> None:
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    asked = tmp_path / "asked"
+    git(ci, "config", "remote.origin.uploadpack", f"touch {asked}; git-upload-pack")
+    for args in (["record", "--no-push"], ["decide", "--offline"]):
+        subprocess.run([sys.executable, "-m", "cli", *args, "--now", "2026-11-23T09:00"],
+                       cwd=ci, capture_output=True, env=clean_env())
+        assert not asked.exists(), args
+    subprocess.run([sys.executable, "-m", "cli", "decide", "--now", "2026-11-23T09:00"],
+                   cwd=ci, capture_output=True, env=clean_env())
+    assert asked.exists()  # the probe itself

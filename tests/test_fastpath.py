@@ -128,3 +128,13 @@ def test_exit_now_keeps_the_status_output_and_exit_handlers(outcome: str, status
                           text=True, env=env)
     assert done.returncode == status and done.stdout == "written, not flushed"
     assert done.stderr == extra + "exit handler ran\ntorn down\n"
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_exit_now_keeps_the_status_when_output_was_closed(closed: str) -> None:
+    # A CI script may start a step without stdout or stderr (`verdict=$(… 2>&-)`): Python has
+    # no stream for it then, and the status must still be the step's own.
+    script = "from cli.errors import exit_now; exit_now(SystemExit(3))"
+    done = subprocess.run(["bash", "-c", f'"$0" -c "$1" {closed}', sys.executable, script],
+                          capture_output=True, text=True, env=clean_env())
+    assert done.returncode == 3, done.stderr
