@@ -21,6 +21,8 @@ from helpers import (
     run_cli,
 )
 
+from ledger.transport import Git
+
 
 def test_acceptance_timeline(project: Project) -> None:
     baseline = project.cli(project.work, "init", "--baseline", "HEAD",
@@ -239,6 +241,24 @@ def test_an_internal_error_has_its_own_status_and_one_line(tmp_path: Path) -> No
     assert done.stderr.startswith("deploy-ledger: error: internal error (RuntimeError at ")
     assert done.stderr.count("\n") == 1 and "SECRET" not in done.stderr
     assert "please report it" in done.stderr
+
+
+def test_without_git_on_the_path_reads_still_work_and_fetches_say_why(baselined: Project,
+                                                                      tmp_path: Path) -> None:
+    # pygit2 needs no git executable; transport does. No internal error either way.
+    bare = tmp_path / "no-git"
+    bare.mkdir()
+    args = ("decide", "--now", "2026-11-23T09:00")
+    baselined.change("shop/migrations/0002_x.py")  # something to judge: a migration
+    offline = baselined.cli(baselined.work, *args, "--offline", PATH=str(bare))
+    usual = baselined.cli(baselined.work, *args, "--offline")
+    assert (offline.returncode, offline.stdout) == (usual.returncode, usual.stdout)
+    assert offline.stdout.startswith("wait\n") and offline.returncode == 3
+    fetching = baselined.cli(baselined.work, *args, PATH=str(bare))
+    assert fetching.returncode == 1
+    assert fetching.stderr.startswith("deploy-ledger: error: cannot run git: ")
+    # A blob pygit2 lacks (a partial clone) is asked of git: without git, it is missing.
+    assert Git(baselined.work, {"PATH": str(bare)}, False).blob("ab" * 20) is None
 
 
 def test_a_closed_pipe_is_not_a_crash(baselined: Project) -> None:
