@@ -138,3 +138,9 @@ def test_exit_now_keeps_the_status_when_output_was_closed(closed: str) -> None:
     done = subprocess.run(["bash", "-c", f'"$0" -c "$1" {closed}', sys.executable, script],
                           capture_output=True, text=True, env=clean_env())
     assert done.returncode == 3, done.stderr
+
+
+def test_a_profiled_step_exits_as_usual_so_the_profiler_reports() -> None:
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-m", "cli", "--version"],
+                          capture_output=True, text=True, env=clean_env())
+    assert done.returncode == 0 and "function calls" in done.stdout
