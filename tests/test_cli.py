@@ -261,6 +261,21 @@ def test_without_git_on_the_path_reads_still_work_and_fetches_say_why(baselined:
     assert Git(baselined.work, {"PATH": str(bare)}, False).blob("ab" * 20) is None
 
 
+def test_record_fetches_the_ledger_once(baselined: Project, tmp_path: Path) -> None:
+    # The early fetch before reading; the push after writing is a compare-and-swap, no fetch.
+    fetches = tmp_path / "fetches"
+    git(baselined.work, "config", "remote.origin.uploadpack",
+        f"echo >> {fetches}; git-upload-pack")
+    baselined.change("shop/migrations/0002_x.py")
+    done = baselined.cli(baselined.work, "record", "--now", "2026-11-23T09:00")
+    assert done.returncode == 0 and done.stdout.startswith("recorded build "), done.stderr
+    assert fetches.read_text().count("\n") == 1
+    mine = git(baselined.work, "notes", "--ref=deploys", "show", "HEAD").splitlines()
+    assert any('type = "build"' in line for line in mine)
+    assert {line for line in mine if line.startswith("event.")} <= set(
+        notes_on_origin(baselined.origin))  # pushed
+
+
 def test_a_closed_pipe_is_not_a_crash(baselined: Project) -> None:
     shell = f"{PY} -m cli log | true; echo $?:${{PIPESTATUS[0]}}"
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True,

@@ -117,6 +117,26 @@ def test_rejected_push_is_retried_then_reported(tmp_path: Path, keys: Keys) -> N
     assert ids_on_origin(origin) == {events[0].id}
 
 
+def test_recording_fetches_once_and_a_remote_that_moved_meanwhile_loses_nothing(
+        tmp_path: Path, keys: Keys) -> None:
+    origin, _work = make_origin(tmp_path)
+    a = make_writer(clone(f"file://{origin}", tmp_path / "a"), keys)
+    b = make_writer(clone(f"file://{origin}", tmp_path / "b"), keys)
+    fetches = tmp_path / "fetches"
+    git(tmp_path / "a", "config", "remote.origin.uploadpack",
+        f"echo >> {fetches}; git-upload-pack")
+    first = a.record([draft(a, Hold("a1"))], T0)
+    assert fetches.read_text().count("\n") == 1  # the pull before writing; the push needs none
+    # Another build pushes between this one's fetch and its push: the push is refused (a
+    # compare-and-swap), then fetched, merged and pushed as always.
+    a.pull()
+    theirs = b.record([draft(b, Hold("b1"))], T0)
+    mine = a.append([draft(a, Hold("a2"))], T0)
+    a.push(pulled=True)
+    assert ids_on_origin(origin) == {e.id for e in first + theirs + mine}
+    assert fetches.read_text().count("\n") == 3
+
+
 def test_unreachable_remote_is_a_remote_error(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
     git(work, "remote", "set-url", "origin", "https://user:hunter2@127.0.0.1:1/nothing.git")

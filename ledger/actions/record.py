@@ -35,7 +35,7 @@ def record(ctx: Context, facts: CiBuild, *, push: bool = True) -> Recorded:
                  facts.event)
     events = writer.append([Draft(body, facts.commit, ctx.author(facts))], situation.now)
     if push:
-        writer.push()
+        writer.push(pulled=True)
     # Re-read so that "pending since" can name this very build when it is the first.
     after = ctx.reread(situation, ctx.store.tip())
     return Recorded(events, ctx.evaluate(after, facts))
