@@ -69,7 +69,10 @@ class Fetching:
 
     def _stop(self) -> None:
         self.proc.kill()
-        self.proc.communicate()
+        self.proc.wait()  # not its pipes: a child of git's (ssh, a slow helper) may hold them
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
     def wait(self, timeout: float) -> None:
         """Let it end, whatever its outcome; stop it when it runs past ``timeout`` seconds or

@@ -78,6 +78,23 @@ def test_a_reader_opened_before_the_early_fetch_sees_its_shallow_history(
     assert len(walked) == NOTES_DEPTH
 
 
+def test_a_clone_that_has_the_ledger_fetches_what_is_new_not_a_shallow_cut(
+        tmp_path: Path, keys: Keys) -> None:
+    origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    for i in range(NOTES_DEPTH + 6):
+        book.append([Draft(Hold(str(i)), "ab" * 20, Author(human="a"))], T0)
+    book.push()
+    ci = clone(f"file://{origin}", tmp_path / "ci")  # a full clone, as people have
+    git(ci, "fetch", "-q", "origin", "refs/notes/deploys:refs/notes/remotes/origin/deploys")
+    book.record([Draft(Hold("new"), "ab" * 20, Author(human="a"))], T0)
+    store = Store.discover(ci, os.environ)
+    early.start(str(ci), os.environ)
+    assert early.fetch(store) == git(origin, "rev-parse", "refs/notes/deploys").strip()
+    assert not (ci / ".git" / "shallow").exists()  # the whole history, still whole
+    assert len(list(store.walk(store.tip(store.tracking_ref)))) == NOTES_DEPTH + 7
+
+
 @pytest.mark.parametrize("where", ["deploy-ledger.toml", "pyproject.toml"])
 def test_the_early_fetch_reads_the_configured_remote(tmp_path: Path, keys: Keys, where: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
