@@ -53,8 +53,9 @@ def flaky_hook(origin: Path) -> None:
 
 def crowd(project: Project, procs: int, rounds: int, runs_every: int) -> None:
     clones = [project.travis_clone("cron") for _ in range(procs)]
-    barrier = threading.Barrier(procs)
+    barrier = threading.Barrier(procs, timeout=600)  # a worker that died breaks it: no hang
     outcomes: list[tuple[str, int, str]] = []
+    took: list[tuple[float, str, str]] = []
     lock = threading.Lock()
 
     def worker(index: int) -> None:
@@ -66,15 +67,22 @@ def crowd(project: Project, procs: int, rounds: int, runs_every: int) -> None:
                 args = ["run", "--now", NIGHT, "--", PY, "-c", "pass"]
             else:
                 args = ["record", "--now", NIGHT]
-            result = project.cli(path, *args, **env)
+            started = time.monotonic()
+            try:
+                result = project.cli(path, *args, **env)
+                outcome = (args[0], result.returncode, result.stderr.strip())
+            except subprocess.TimeoutExpired:  # a failure, reported below, never a hang
+                outcome = (args[0], -1, "timed out")
             with lock:
-                outcomes.append((args[0], result.returncode, result.stderr.strip()))
+                outcomes.append(outcome)
+                took.append((time.monotonic() - started, args[0], f"{index}-{round_}"))
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(procs)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    print("slowest steps:", [f"{c} {who} {t:.0f}s" for t, c, who in sorted(took)[-5:]])
     # Each process either succeeded (or, for run, waited) or exited 1 with a clear message.
     for command, code, stderr in outcomes:
         assert code in ((0, 3) if command == "run" else (0,)) or (
