@@ -128,11 +128,20 @@ def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
     marker = project.base / "deploying"
     deploy = [PY, "-c", f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(60)"]
     seen_on_origin: set[str] = set()
-    stats = {"killed": 0, "finished": 0, "during_deploy": 0}
+    stats = {"killed": 0, "finished": 0, "during_deploy": 0, "deploys_tried": 0}
     start = datetime(2026, 11, 23, 23, 0)
+    # Kill within twice a step's length, measured here: about half are caught (and half
+    # finish, some deploying, so that later deploys need not wait for the night) whatever
+    # how fast steps have become (0-0.5 s caught 96 of 200, then 84, as they got faster).
+    began = time.monotonic()
+    subprocess.run([PY, "-m", "cli", "record", "--now", start.isoformat()], cwd=build,
+                   env=project.env(**dict(travis, TRAVIS_BUILD_NUMBER="k")),
+                   capture_output=True, check=True)
+    span = 2 * (time.monotonic() - began)
     for attempt in range(kills):
         now = (start + timedelta(hours=3 * attempt)).isoformat()
         during_deploy = rng.random() < 0.25
+        stats["deploys_tried"] += int(during_deploy)
         if during_deploy:  # a new commit, so that there is something to deploy
             project.change("shop/views.py")
             build, travis = project.travis_clone("cron")
@@ -150,7 +159,7 @@ def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
             while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)
         else:
-            time.sleep(rng.uniform(0.0, 0.5))
+            time.sleep(rng.uniform(0.0, span))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             stats["killed"] += 1
@@ -191,6 +200,4 @@ def test_two_hundred_kills(project: Project) -> None:
     started = time.monotonic()
     stats = kill_at_random(project, kills=200, seed=2026)
     print(f"200 kills: {stats} in {time.monotonic() - started:.0f}s")
-    # How many a random moment in 0-0.5 s catches depends on how fast a step is (96 of 200
-    # once `decide` loaded 10 ms faster): the run must kill many, not half exactly.
-    assert stats["killed"] >= 80 and stats["during_deploy"] >= 20
+    assert stats["killed"] >= 70 and stats["during_deploy"] >= 20
