@@ -51,20 +51,19 @@ def start(path: str, env: Mapping[str, str]) -> None:
 
 def _start(path: str, env: Mapping[str, str]) -> _Early | None:
     probe = Git(Path(path), env, ssh_configured=True)
-    # Two questions at once (each git takes milliseconds to start, and the fetch waits for
-    # them): where the repository is and which notes refs it has; its remotes and ssh command.
-    asked = [probe.start("rev-parse", "--show-toplevel", "--absolute-git-dir",
-                         "--symbolic-full-name", "--glob=refs/notes/*"),
-             probe.start("config", "--get-regexp", "^(remote\\..+\\.url|core\\.sshcommand)$")]
+    # Three questions at once (each git takes milliseconds to start, and the fetch waits for
+    # them): where the repository is, its remotes and ssh command, which notes refs it has.
+    # (Not ``rev-parse --glob``: it leaves out a ref whose name a tag or branch shares.)
+    asked = [probe.start("rev-parse", "--show-toplevel", "--absolute-git-dir"),
+             probe.start("config", "--get-regexp", "^(remote\\..+\\.url|core\\.sshcommand)$"),
+             probe.start("for-each-ref", "--format=%(refname)", "refs/notes/")]
     from . import tomlline  # noqa: F401  (``_remote`` needs it: load it while git answers)
 
-    where, config = (proc.communicate(timeout=GIT_TIMEOUT)[0].decode(
+    where, config, refs = (proc.communicate(timeout=GIT_TIMEOUT)[0].decode(
         "utf-8", "surrogateescape") for proc in asked)
-    lines = where.splitlines()
-    if (asked[0].returncode != 0 or len(lines) < 2
-            or not all(ref.startswith("refs/notes/") for ref in lines[2:])):
+    if asked[0].returncode != 0 or asked[2].returncode != 0 or len(where.splitlines()) != 2:
         return None  # not a repository git can read: the reader says what is wrong (``Store``)
-    top, gitdir, refs = lines[0], lines[1], lines[2:]
+    top, gitdir = where.splitlines()
     remote = _remote(Path(top))
     if remote is None or not REMOTE_NAME.match(remote):
         return None  # not a plain remote name: the reader says what is wrong (``config``)
@@ -74,7 +73,7 @@ def _start(path: str, env: Mapping[str, str]) -> _Early | None:
     ssh = any(line.startswith("core.sshcommand ") for line in known)
     git = Git(Path(top), env, ssh)
     tracking = f"refs/notes/remotes/{remote}/deploys"
-    have = {NOTES_REF, tracking} & set(refs)
+    have = {NOTES_REF, tracking} & set(refs.split())
     fetching = git.start_fetch(remote, NOTES_REF, tracking, None if have else NOTES_DEPTH)
     return _Early(gitdir, remote, fetching, not have)
 

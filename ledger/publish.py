@@ -257,16 +257,17 @@ class Writer:
         the caller fetched and merged just before it wrote, so the first push goes without
         fetching again (a remote that moved meanwhile refuses it: then as usual)."""
         last = ""
-        for attempt in range(-1 if pulled else 0, SYNC_ATTEMPTS):
+        for attempt in range(SYNC_ATTEMPTS):
             # One fetch less for every CI build that records: a push is a compare-and-swap.
-            local = self.store.tip() if attempt < 0 else self.pull()
+            optimistic = pulled and attempt == 0
+            local = self.store.tip() if optimistic else self.pull()
             if local is None or local == self.store.tip(self.store.tracking_ref):
                 return local
             result = self.store.push(local)
             if result.accepted:
                 return local
             last = result.detail
-            if attempt >= 0:
+            if not optimistic:
                 self._backoff(attempt)
         raise PushRejected(f"the remote refused the ledger {SYNC_ATTEMPTS} times (last: {last}); "
                            "the events are kept locally and go out with the next sync")

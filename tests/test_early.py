@@ -87,6 +87,7 @@ def test_a_clone_that_has_the_ledger_fetches_what_is_new_not_a_shallow_cut(
     book.push()
     ci = clone(f"file://{origin}", tmp_path / "ci")  # a full clone, as people have
     git(ci, "fetch", "-q", "origin", "refs/notes/deploys:refs/notes/remotes/origin/deploys")
+    git(ci, "tag", "refs/notes/remotes/origin/deploys")  # a tag sharing its name: still known
     book.record([Draft(Hold("new"), "ab" * 20, Author(human="a"))], T0)
     store = Store.discover(ci, os.environ)
     early.start(str(ci), os.environ)
