@@ -111,7 +111,7 @@ def test_rejected_push_is_retried_then_reported(tmp_path: Path, keys: Keys) -> N
     assert counter.read_text().strip() == "3"
     assert ids_on_origin(origin) == {events[0].id}
     hook.write_text(f"#!/bin/sh\necho >> {tmp_path / 'refused'}\necho no >&2\nexit 1\n")
-    with pytest.raises(PushRejected, match="refused the ledger 12 times .*hook declined"):
+    with pytest.raises(PushRejected, match=r"refused the ledger 12 times .*hook declined"):
         book.record([draft(book, Hold("never lands"))], T0)
     assert (tmp_path / "refused").read_text().count("\n") == 12  # as many as it says
     assert len(book.reader.load(T0, keep=None).seen) == 2  # kept locally for the next sync
