@@ -141,6 +141,7 @@ def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
     for attempt in range(kills):
         now = (start + timedelta(hours=3 * attempt)).isoformat()
         during_deploy = rng.random() < 0.25
+        release = rng.random() < 0.5  # drawn every time: the seed alone decides the sequence
         stats["deploys_tried"] += int(during_deploy)
         if during_deploy:  # a new commit, so that there is something to deploy
             project.change("shop/views.py")
@@ -183,7 +184,7 @@ def kill_at_random(project: Project, kills: int, seed: int) -> dict[str, int]:
             later = (start + timedelta(hours=3 * attempt, minutes=150)).isoformat()
             after = project.cli(other, "decide", "--now", later, **other_env)
             assert "holds the deploy lease" not in after.stdout  # expired: blocks no more
-            if rng.random() < 0.5:  # and a human can end it at once
+            if release:  # and a human can end it at once
                 assert project.cli(project.work, "release", "--now", now).returncode == 0
                 freed = project.cli(other, "decide", "--now", now, **other_env)
                 assert "holds the deploy lease" not in freed.stdout
