@@ -64,6 +64,7 @@ class Lines:
         self.cache: dict[str, dict[bytes, int]] = {}
         self.oversized: dict[str, tuple[str, int]] = {}  # blob -> (object, size), not read
         self.notes: dict[tuple[str, str], dict[bytes, int]] = {}
+        self.kept: dict[bytes, bytes] = {}  # each line read, once
 
     def of(self, commit: str | None, obj: str) -> dict[bytes, int]:
         if commit is None:
@@ -74,11 +75,18 @@ class Lines:
         return self.notes[key]
 
     def _of(self, commit: str, obj: str) -> dict[bytes, int]:
-        lines: dict[bytes, int] = {}
+        # Shared, never copied, and each line kept once: a note many builds append to has as
+        # many versions as lines, and copies made a long read's memory grow with their square.
+        blobs = []
         for oid in self.store.note_blob_ids(commit, obj):
             if oid not in self.cache:
                 self.cache[oid] = self._split(obj, oid)
-            for raw, number in self.cache[oid].items():
+            blobs.append(self.cache[oid])
+        if len(blobs) == 1:
+            return blobs[0]
+        lines: dict[bytes, int] = {}
+        for found in blobs:
+            for raw, number in found.items():
                 lines.setdefault(raw, number)
         return lines
 
@@ -94,7 +102,7 @@ class Lines:
         for number, raw in split(blob):
             # Comments (a note's header) mean nothing to any reader: not kept at all.
             if raw and not (raw[:1] == b"#" and isinstance(classify(raw), Comment)):
-                found.setdefault(raw, number)
+                found.setdefault(self.kept.setdefault(raw, raw), number)
         return found
 
 
@@ -150,8 +158,8 @@ def judged(store: Store, lines: Lines, found: list[Found], adds: list[tuple[str,
     narrow, least = bounded(found, adds, history, 0, {begin: clock, **floors})
     for a, b in zip(wide, narrow, strict=True):
         line = _clock(a.raw)
-        if line is not None and b.bound < line <= a.bound:
-            return wide, next((p for p in forks if p not in floors), forks[0]), least
+        if line is not None and b.bound < line <= a.bound:  # begin before the oldest fork met
+            return wide, next((p for p in reversed(forks) if p not in floors), forks[0]), least
     # The highest clock is what the history is known to reach: the least (a writer's
     # checkpoint records it, and must never record more than a whole read finds).
     return wide, None, least

@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -25,6 +26,7 @@ from helpers import (
 
 from ledger.context import Context
 from ledger.events import Approve, Build, Trust
+from ledger.fold import differences
 from ledger.replay import Loaded
 
 MONDAY = ("--now", "2026-11-23T10:10")
@@ -368,6 +370,45 @@ def test_40_the_ordinary_race_around_a_checkpoint_reads_from_it(served: Project)
     assert loaded.base_clock == clock  # it began at the newest checkpoint
     raced = hashlib.sha1(b"commit 500").hexdigest()
     assert raced in {s.event.commit for s in loaded.seen if s.check.ok and s.event}
+
+
+def checkpoints_on(where: Path) -> list[str]:
+    """The notes commits that carry a checkpoint, newest first."""
+    return [c for c in git(where, "rev-list", "--topo-order", "refs/notes/deploys").split()
+            if "deploy-ledger-checkpoint:" in git(where, "log", "-1", "--format=%B", c)]
+
+
+def test_40_forks_behind_forks_read_from_an_older_checkpoint_not_the_whole_history(
+        served: Project) -> None:
+    # A crowd whose pushes are refused leaves forks everywhere: a read that meets one begins at
+    # a checkpoint before it, and when that read meets an older fork, at one before that, not
+    # at the whole history (16 writers x 40 rounds made every decide read ~4,000 commits on
+    # forked workers, over 1 GB each, and the OOM killer stepped in).
+    keys = grower_keys(served)
+    grow(served, keys["deploy"], 20)
+    stale_2 = git(served.work, "rev-parse", "refs/notes/deploys").strip()  # after checkpoint 1
+    grow(served, keys["deploy"], 14, start=20)
+    git(served.work, "update-ref", "refs/notes/deploys", stale_2)  # a writer refused long ago
+    grow(served, keys["build"], 3, start=500)  # merged after checkpoint 2
+    stale_1 = git(served.work, "rev-parse", "refs/notes/deploys").strip()
+    grow(served, keys["deploy"], 20, start=40)
+    git(served.work, "update-ref", "refs/notes/deploys", stale_1)
+    grow(served, keys["build"], 3, start=600)  # merged after checkpoint 3
+    ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
+    loaded = ctx.read(ctx.clock(), fetch=False, keep=None)
+    whole = ctx.reader.load(ctx.clock(), fetch=False, full=True, keep=None)
+    clocks = [int(git(served.origin, "log", "-1", "--format=%B", commit).split(" clock=")[1]
+                  .split()[0]) for commit in checkpoints_on(served.origin)]
+    assert loaded.base_clock == clocks[-1]  # the oldest checkpoint, not the whole history
+    assert loaded.since_checkpoint < whole.since_checkpoint
+    # and it reads what the whole history says
+    assert loaded.targets.clock == whole.targets.clock and loaded.highest == whole.highest
+    assert differences(whole.targets.state(""), loaded.targets.state("")) == []
+    counted = {s.event.id: s.event.commit for s in loaded.seen if s.check.ok and s.event}
+    assert counted.items() <= {s.event.id: s.event.commit for s in whole.seen
+                               if s.check.ok and s.event}.items()
+    stale = {hashlib.sha1(f"commit {i}".encode()).hexdigest() for i in (500, 502, 600, 602)}
+    assert stale <= set(counted.values())
 
 
 def test_6_import_judges_clocks_as_readers_do(served: Project) -> None:
