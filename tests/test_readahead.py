@@ -176,3 +176,19 @@ def test_an_oversized_note_is_named_as_one_process_names_it(tmp_path: Path, keys
     many, _r = read(work, book, monkeypatch, ahead=True)
     assert [p.commit for p in one.problems if "bytes, over" in p.reason] == [code_commit(925)]
     assert said(many) == said(one)
+
+
+def test_a_note_with_many_versions_keeps_each_line_once(tmp_path: Path, keys: Keys) -> None:
+    # Forty builds of one commit are forty versions of its note: a read that kept each version's
+    # lines apart held a square of them (a crowd's 670-line note: over 1 GB a process).
+    _origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    for i in range(40):
+        book.append([Draft(Build({"migrate": "0" * 16}), code_commit(0), BY)],
+                    T0 + timedelta(minutes=i))
+    lines = history.Lines(Store.discover(work, os.environ))
+    versions = [lines.of(commit, code_commit(0))
+                for commit in git(work, "rev-list", "refs/notes/deploys").split()]
+    assert max(len(version) for version in versions) >= 40
+    assert len({id(raw) for version in versions for raw in version}) == len(
+        {raw for version in versions for raw in version})
