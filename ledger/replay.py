@@ -27,6 +27,7 @@ from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, decode, keyed
 
 REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
+REREADS = 4  # reads begun before a fork, before the whole history: forks must not cost more
 
 
 @dataclass
@@ -67,8 +68,7 @@ def _is_trust(item: Found) -> bool:
 
 
 class Reader:
-    """Reads (and verifies) the ledger of one repository; ``anchor`` says where trust comes
-    from."""
+    """Reads (and verifies) the ledger of one repository; ``anchor``: where trust comes from."""
 
     def __init__(self, store: Store, anchor: Anchor, target: str = "") -> None:
         self.store = store
@@ -95,7 +95,7 @@ class Reader:
         return self._load(now, tip, full, keep, full and keep == 0, beyond)
 
     def _load(self, now: datetime, tip: str | bool | None, full: bool, keep: int | None,
-              mine: bool = False, beyond: int = 0, before: str | None = None) -> Loaded:
+              mine: bool = False, beyond: int = 0, before: tuple[str, ...] = ()) -> Loaded:
         head = self.store.tip() if tip is True else (tip or None)
         if head is None:
             return Loaded(None, Targets(), None if self.anchor.ledger else from_file(self.anchor),
@@ -104,23 +104,23 @@ class Reader:
         # start from a checkpoint; either way a trust change since means reading it all.
         start = self._snapshot(head, now) if mine else None
         base = (start[0] if start else None if full
-                else self._find_checkpoint(before or head, now, beyond))
+                else self._find_checkpoint(before[-1] if before else head, now, beyond))
         loaded = Loaded(head, base.checkpoint.state.copy() if base else Targets(),
                         target=self.target)
         found, forked = self._collect(loaded, head, base.commit if base else None)
         if base is not None and forked is not None:
             # A line on a notes commit forked from before where the read began counts or not
             # by the highest clock (§4) at the fork, which only the history before it gives:
-            # begin before it, as often as older forks show (each base older than the last),
-            # not at the whole history at once: refused pushes fork often (a crowd's did).
-            if start is None:
-                return self._load(now, head, full, keep, False, 0, forked)
-            whole = self._load(now, head, True, keep)  # past this clone's snapshot
-            self._keep(whole, now)
+            # begin before it, again for older forks (refused pushes fork often), up to a limit.
+            if start is None and len(before) < REREADS:
+                return self._load(now, head, full, keep, False, 0, (*before, forked))
+            whole = self._load(now, head, True, keep)  # too many forks, or past the snapshot
+            if start is not None:
+                self._keep(whole, now)
             return whole
         if base is not None and start is None:
             loaded.base_clock = base.checkpoint.state.clock
-            if before is None:
+            if not before:
                 loaded.since_checkpoint = base.depth
         if base is not None and any(_is_trust(item) for item in found):
             # A trust event after the checkpoint may fork from before it: the whole notes
