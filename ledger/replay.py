@@ -27,7 +27,7 @@ from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, decode, keyed
 
 REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
-REREADS = 4  # reads begun before a fork, before the whole history: forks must not cost more
+REREADS = 4  # reads begun again before older forks, then the whole history: a bound on their cost
 
 
 @dataclass
