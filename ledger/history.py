@@ -158,11 +158,21 @@ def judged(store: Store, lines: Lines, found: list[Found], adds: list[tuple[str,
     narrow, least = bounded(found, adds, history, 0, {begin: clock, **floors})
     for a, b in zip(wide, narrow, strict=True):
         line = _clock(a.raw)
-        if line is not None and b.bound < line <= a.bound:  # begin before the oldest fork met
-            return wide, next((p for p in reversed(forks) if p not in floors), forks[0]), least
+        if line is not None and b.bound < line <= a.bound:
+            return wide, _behind(store, [p for p in forks if p not in floors] or forks), least
     # The highest clock is what the history is known to reach: the least (a writer's
     # checkpoint records it, and must never record more than a whole read finds).
     return wide, None, least
+
+
+def _behind(store: Store, forks: list[str]) -> str:
+    # Where to begin again: behind every fork met (their common ancestor), so that forks merged
+    # in whatever order cost one read more, not one each (a read is begun again at most
+    # ``replay.REREADS`` times).
+    common = forks[0]
+    for fork in forks[1:]:
+        common = store.merge_base(common, fork) or common
+    return common
 
 
 def added_clocks(store: Store, lines: Lines, commit: str, parents: list[str]) -> list[int]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
@@ -24,7 +26,7 @@ from helpers import (
     verdict,
 )
 
-from ledger import replay
+from ledger import readahead, replay
 from ledger.context import Context
 from ledger.events import Approve, Build, Trust
 from ledger.fold import differences
@@ -415,6 +417,45 @@ def test_40_forks_behind_forks_read_from_an_older_checkpoint_not_the_whole_histo
                                if s.check.ok and s.event}.items()
     stale = {hashlib.sha1(f"commit {i}".encode()).hexdigest() for i in (500, 502, 600, 602)}
     assert stale <= set(counted.values())
+
+
+def test_40_forks_merged_newest_first_cost_one_read_more(served: Project,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Push rights only: an unsigned line on each of five forks from just after five checkpoints,
+    # merged newest fork first, so that the oldest is met last walking back. A read begins again
+    # once, behind them all; begun behind the last fork met, it went back one checkpoint a read
+    # and walked 956 notes commits where the whole history is 234 (a red team's).
+    keys = grower_keys(served)
+    grow(served, keys["deploy"], 16 * 6 + 120, start=1000)
+    line = git(served.work, "rev-list", "--first-parent", "--reverse", "refs/notes/deploys")
+    checkpoints = set(checkpoints_on(served.work))
+    stale = [commit for commit in (line.split()[i + 10] for i, c in enumerate(line.split())
+                                   if c in checkpoints)][:5]
+    more = 0
+    while notes_tip(served) not in set(checkpoints_on(served.work)):  # the newest is nearest
+        grow(served, keys["deploy"], 1, start=4000 + more)
+        more += 1
+    target = hashlib.sha1(b"commit 7777").hexdigest()
+    for index, fork in reversed(list(enumerate(stale))):
+        push_note(served, padding(1, 2 + index).replace("pad = 0", f"pad = {index}"),
+                  commit=target, fork_from=fork)
+    walked: list[int] = []
+    real = readahead.walk
+
+    def counted(*args: Any) -> Iterator[str]:
+        walked.append(0)
+        for commit in real(*args):
+            walked[-1] += 1
+            yield commit
+
+    monkeypatch.setattr(readahead, "walk", counted)
+    ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
+    usual = ctx.read(ctx.clock(), fetch=False, keep=None)
+    reads = walked[:]
+    whole = ctx.reader.load(ctx.clock(), fetch=False, full=True, keep=None)
+    assert len(reads) == 2 and sum(reads) < walked[-1], (reads, walked[-1])
+    assert differences(whole.targets.state(""), usual.targets.state("")) == []
+    assert usual.highest <= whole.highest
 
 
 def test_6_import_judges_clocks_as_readers_do(served: Project) -> None:
