@@ -138,8 +138,9 @@ def judged(store: Store, lines: Lines, found: list[Found], adds: list[tuple[str,
            history: list[tuple[str, list[str]]], begin: str | None, clock: int,
            ) -> tuple[list[Found], str | None, int]:
     """§4's bounds for a read that began at notes commit ``begin`` (None: the root), whose
-    highest clock it takes to be ``clock``; and the parent of a notes commit forked from before
-    ``begin`` whose highest clock a line's fate depends on (None: none), to begin before; and
+    highest clock it takes to be ``clock``; and, when a line's fate depends on the highest clock
+    of a parent forked from before ``begin``, the common ancestor of those parents, to begin
+    before (None: none); and
     the highest clock at the newest notes commit read (§4: what a line added on it may exceed
     by the number of lines added)."""
     # A parent the read does not visit is ``begin`` or older than it; taking ``clock`` for it
