@@ -12,8 +12,10 @@ which reports it as it always does.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import chain, islice
 
 from . import workers
@@ -40,6 +42,22 @@ class Known:
 
 # One chunk's answers: what it knows, the notes' lines it read, the oversized notes it met.
 _Answer = tuple[Known, dict[tuple[str, str], dict[bytes, int]], dict[str, tuple[str, int]]]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a read runs (and the workers it forks), then as it
+    was."""
+    # A read makes many objects that live until it ends and frees almost none: each collection
+    # went through them all again for nothing (a 100,000-event `verify`: 23.2 s, 37.0 s of CPU;
+    # paused, 19.4 s, 31.5 s). What a read drops is freed by reference counting.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def walk(store: Store, lines: Lines, commits: Iterable[str], known: Known) -> Iterator[str]:

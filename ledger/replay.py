@@ -82,17 +82,17 @@ class Reader:
     def load(self, now: datetime, *, tip: str | bool | None = True, full: bool = False,
              keep: int | None = 0, fetch: bool = True, beyond: int = 0) -> Loaded:
         """The ledger at ``tip`` (default: the local notes ref). ``full`` ignores checkpoints;
-        ``keep`` is how many of the newest event lines to return in ``seen`` (None: all). When a
-        shallow notes history is too short for the read, ``fetch`` fetches all of it and reads
-        again (without it: ``HistoryCut``). ``beyond``: start from a checkpoint at least that
-        many notes commits back."""
-        try:
+        ``keep``: how many of the newest event lines ``seen`` holds (None: all). A shallow notes
+        history too short for the read is fetched whole with ``fetch`` (else ``HistoryCut``);
+        ``beyond``: start from a checkpoint at least that many notes commits back."""
+        with readahead.collector_paused():
+            try:
+                return self._load(now, tip, full, keep, full and keep == 0, beyond)
+            except HistoryCut:
+                if not fetch:
+                    raise
+            self.store.fetch(whole=True)
             return self._load(now, tip, full, keep, full and keep == 0, beyond)
-        except HistoryCut:
-            if not fetch:
-                raise
-        self.store.fetch(whole=True)
-        return self._load(now, tip, full, keep, full and keep == 0, beyond)
 
     def _load(self, now: datetime, tip: str | bool | None, full: bool, keep: int | None,
               mine: bool = False, beyond: int = 0, before: tuple[str, ...] = ()) -> Loaded:
