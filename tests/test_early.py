@@ -138,6 +138,26 @@ def test_a_step_that_ends_before_taking_the_early_fetch_waits_for_it(tmp_path: P
         git(origin, "rev-parse", "refs/notes/deploys").strip()
 
 
+def test_ctrl_c_while_the_program_loads_is_one_line_not_a_traceback(tmp_path: Path,
+                                                                    keys: Keys) -> None:
+    # Before ``error_handler`` is in place (imports, ~60 ms of a step), Ctrl-C printed Python's
+    # traceback. Now: its one line and status, and the early fetch is seen to as at any exit.
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    git(ci, "config", "remote.origin.uploadpack", "sleep 1; git-upload-pack")  # a slow remote
+    loading = ("import sys; sys.argv = ['deploy-ledger', 'decide']\n"
+               "import cli.main  # the early fetch starts here\n"
+               "raise KeyboardInterrupt  # Ctrl-C while the rest loads")
+    done = subprocess.run([sys.executable, "-c", loading], cwd=ci, capture_output=True,
+                          text=True, env=clean_env())
+    assert (done.returncode, done.stdout, done.stderr) == (
+        130, "", "deploy-ledger: error: interrupted\n")
+    assert git(ci, "rev-parse", "refs/notes/remotes/origin/deploys").strip() == \
+        git(origin, "rev-parse", "refs/notes/deploys").strip()
+
+
 def interrupted(seconds: float) -> None:
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
