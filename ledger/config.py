@@ -318,11 +318,14 @@ def defaults() -> Config:
 
 def loads(text: str, source: str = CONFIG_FILE) -> Config:
     """Parse and validate the text of a ``deploy-ledger.toml``."""
+    return from_table(_toml(text, source), source)
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
     try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return from_table(table, source)
+        return tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError; 4,300+ digits; deep nesting
+        raise ConfigError(f"{source}: not valid TOML: {str(exc)[:200]}") from None
 
 
 def load(root: Path | None) -> Config:
@@ -353,10 +356,7 @@ def read_from(read: Callable[[str], bytes | None], where: str = "") -> Config:
         return loads(text, where + CONFIG_FILE)
     project = _text(read("pyproject.toml"), where + "pyproject.toml")
     if project is not None:
-        try:
-            tool = tomllib.loads(project).get("tool", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{where}pyproject.toml: not valid TOML: {exc}") from None
+        tool = _toml(project, f"{where}pyproject.toml").get("tool", {})
         if isinstance(tool, dict) and "deploy-ledger" in tool:
             table = tool["deploy-ledger"]
             if not isinstance(table, dict):

@@ -554,3 +554,18 @@ def test_43_lines_a_checkpoint_restores_are_in_its_clock(served: Project) -> Non
     push_note(served, jump)
     assert counts_alike(ctx, jump)
 
+
+
+def test_47_hostile_lines_do_not_count_and_do_not_stall_or_stop_readers(served: Project,
+                                                                        ) -> None:
+    # Push rights only: lines with the event grammar whose tables took ~19 s each to refuse,
+    # or stopped every reader with an internal error (exit 70).
+    tables = ["{ " + "a" * 60_000 + " }", "{ a = " + "[" * 3000 + "]" * 3000 + " }",
+              "{ a = " + "9" * 5000 + " }"]
+    push_note(served, "\n".join(f"event.{index + 1:010d}-{index:032x} = {table}"
+                                 for index, table in enumerate(tables)))
+    done = verdict(served, *NIGHT)
+    assert done.returncode == 0 and done.stdout.startswith("deploy-expensive")
+    assert "3 line(s) in the ledger do not count" in done.stderr
+    checked = served.cli(served.work, "verify", "--offline")
+    assert checked.stdout.count("malformed event: not a TOML inline table") == 3, checked.stdout

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 from hypothesis import given
@@ -69,6 +70,8 @@ def test_fast_path_agrees_with_tomllib_on_mutations(table: dict[str, object], at
     "{ a = 'lit' }",
     '{ a = "\\ud800" }',      # lone surrogate escape
     '{ a = 1.5 }',
+    '{ a = 10 935 }',         # two integers: was read as 10935
+    '{ a = [1 2], b = true }',  # was [12]
 ])
 def test_non_canonical_inputs_match_tomllib_or_fail(text: str) -> None:
     try:
@@ -83,3 +86,21 @@ def test_non_canonical_inputs_match_tomllib_or_fail(text: str) -> None:
 def test_a_second_line_is_never_part_of_an_event() -> None:
     with pytest.raises(FormatError):
         decode_table('{ a = 1 }\ny = 2')
+
+
+LONG = 60_000  # a line may be 64 KiB
+
+
+@pytest.mark.parametrize("text", [
+    "{ " + "a" * LONG + " }",  # a key never followed by '=': ~19 s, scanned from every position
+    '{ a = "' + '\\"x' * (LONG // 3) + '\\/" }',  # an escape TOML lacks after many quotes
+    '{ a = "' + '\\"' * (LONG // 2) + " }",  # a string never closed
+    "{ a = " + "9" * LONG + " }",  # past Python's 4,300 digits: was a ValueError
+    "{ a = " + "[" * (LONG // 2) + "]" * (LONG // 2) + " }",  # was a RecursionError
+], ids=["key", "escapes", "unclosed", "digits", "nesting"])
+def test_a_hostile_line_is_refused_in_time_in_proportion_to_it(text: str) -> None:
+    # Anyone who can push can write such a line; every reader meets it until a checkpoint.
+    started = time.perf_counter()
+    with pytest.raises(FormatError):
+        decode_table(text)
+    assert time.perf_counter() - started < 0.5  # ~10 ms here

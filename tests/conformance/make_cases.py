@@ -28,6 +28,7 @@ from ledger.events import (  # noqa: E402
     Require,
     Trust,
     new_event,
+    payload_id,
 )
 from ledger.notes import NOTE_HEADER  # noqa: E402
 from ledger.signing import HmacSigner  # noqa: E402
@@ -141,7 +142,22 @@ def verification_cases() -> list[dict[str, object]]:
              expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": False,
                             "reason": "belongs to ledger"}],
              judge=judge(MONDAY_10), expect_verdict={"verdict": "wait"}),
+        case("payload-is-not-toml", "LEDGER.md §2.3",
+             "a signed hold whose payload is not TOML (`clock = 1 1`: two integers, not 11) is "
+             "malformed: it never counts, however its bytes are signed",
+             [{"message": "t", "notes": {A: note(*BASE), C: note(not_toml())}}],
+             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": False,
+                            "reason": "malformed"}],
+             judge=judge(MONDAY_10, fps={"migrate": FP1}),
+             expect_verdict={"verdict": "deploy"}),
     ]
+
+
+def not_toml() -> str:
+    hold = ev(Hold("stop"), 11, C)
+    payload = hold.payload.replace("clock = 11,", "clock = 1 1,", 1)
+    sig = SIGNER.sign(payload.encode(), hold.rights)
+    return f'event.{11:010d}-{payload_id(payload)} = {payload[:-2]}, sig = "{sig}" }}'
 
 
 def beside(release: Event) -> Event:
