@@ -85,6 +85,8 @@ def test_pyproject_table(tmp_path: Path) -> None:
     ('[work.migrate]\npath = ["x"]', "deploy-ledger.toml: work: [work.migrate] has unknown key"),
     ('[signing]\nmethod = "gpg"', "deploy-ledger.toml: signing: method must be 'ssh' or 'hmac'"),
     ("timezone = ", "deploy-ledger.toml: not valid TOML"),
+    ("lease = " + "9" * 5000, "deploy-ledger.toml: not valid TOML"),  # was an internal error
+    ("x = " + "[" * 3000 + "]" * 3000, "deploy-ledger.toml: not valid TOML"),  # so was this
 ])
 def test_errors_name_file_key_and_problem(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / CONFIG_FILE).write_text(text + "\n")
