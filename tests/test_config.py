@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -101,6 +102,14 @@ def test_durations() -> None:
     assert parse_duration("2h30m") == timedelta(hours=2, minutes=30)
     assert parse_duration("1d") == timedelta(days=1)
     assert parse_duration("45s") == timedelta(seconds=45)
+    assert parse_duration("1d  2h 3m") == timedelta(days=1, hours=2, minutes=3)
     for bad in ("", "h", "1 hour", "-1h", "99999999999d"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_a_duration_is_refused_in_time_in_proportion_to_it() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ValueError):
+        parse_duration("1d" + " " * 1500 + "x")  # was ~14 s: the time grew with the cube
+    assert time.perf_counter() - started < 0.5
