@@ -81,10 +81,10 @@ def _parse_time(text: str, where: str) -> datetime:
     day, hm, sec, utc = match.groups()
     try:
         moment = datetime.strptime(day + (hm or "0000") + (sec or "00"), "%Y%m%d%H%M%S")
-    except ValueError:
+        # OpenSSH reads times without Z in the system's local zone.
+        return moment.replace(tzinfo=timezone.utc) if utc else moment.astimezone()
+    except (ValueError, OverflowError):  # not a date; 9999-12-31 local is past year 9999 in UTC
         raise TrustError(f"{where}: bad time {text!r}") from None
-    # OpenSSH reads times without Z in the system's local zone.
-    return moment.replace(tzinfo=timezone.utc) if utc else moment.astimezone()
 
 
 def _split_options(text: str) -> list[str]:

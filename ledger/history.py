@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from .events import Event
+from .events import MAX_CLOCK, Event
 from .notes import MAX_NOTE, Comment, EventLine, classify, split
 from .signing import Check
 from .store import Store
@@ -221,13 +221,18 @@ def signed_within(valid: str) -> datetime | None:
         if hi != "-":
             return datetime.strptime(hi, "%Y%m%dT%H%M%SZ").replace(
                 tzinfo=timezone.utc) - timedelta(seconds=1)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or its second before year 1
         return None
     return datetime(2000, 1, 1, tzinfo=timezone.utc) if dots else None
 
 
 def _clock(raw: bytes) -> int | None:
     line = classify(raw)
-    return int(line.key_clock) if isinstance(line, EventLine) else None
+    if not isinstance(line, EventLine):
+        return None
+    # A key may have any number of digits: more than 16 (leading zeros aside) is beyond
+    # MAX_CLOCK, and int() refuses 4,300 of them.
+    digits = line.key_clock.lstrip("0")
+    return MAX_CLOCK + 1 if len(digits) > 16 else int(digits or "0")
 
 

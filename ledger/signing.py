@@ -194,7 +194,7 @@ class HmacVerifier:
         if key_id != hmac_key_id(self._secret):
             return Check(False, "signed with a different HMAC secret")
         expected = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, digest):
+        if not hmac.compare_digest(expected.encode(), digest.encode("utf-8", "replace")):
             return Check(False, "signature does not match the event")
         return Check(True, signer=f"hmac:{key_id}")
 

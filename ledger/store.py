@@ -192,7 +192,6 @@ class Store:
         except (KeyError, pygit2.GitError):
             return None
 
-
     def tip(self, ref: str = NOTES_REF) -> str | None:
         """The commit a notes ref points at, or None when it does not exist."""
         try:
@@ -288,12 +287,14 @@ class Store:
             raise HistoryCut(f"this clone's notes history below {tip[:12]} is incomplete") from None
 
     def commit_info(self, commit: str) -> tuple[str, list[str], str]:
-        """(message, parent ids, tree id) of a notes commit."""
+        """(message, parent ids, tree id) of a notes commit; the message as UTF-8, whatever its
+        ``encoding`` header says (git never checks one; pygit2 raised for an unknown one)."""
         try:
             obj = self.repo[_oid(commit)]
         except (KeyError, ValueError):
             raise RepositoryError(f"notes commit {commit[:12]} is missing") from None
-        return obj.message, [str(p) for p in obj.parent_ids], str(obj.tree_id)
+        message = obj.raw_message.decode("utf-8", "replace")
+        return message, [str(p) for p in obj.parent_ids], str(obj.tree_id)
 
     def merge_base(self, a: str, b: str) -> str | None:
         try:
@@ -301,7 +302,6 @@ class Store:
         except (KeyError, pygit2.GitError):  # a parent beyond a shallow clone's history
             return None
         return str(base) if base else None
-
 
     def write_tree(self, parent: str | None, updates: dict[str, bytes]) -> str:
         """The notes tree of commit ``parent`` with ``updates`` (object -> new note text) applied,

@@ -569,3 +569,54 @@ def test_47_hostile_lines_do_not_count_and_do_not_stall_or_stop_readers(served: 
     assert "3 line(s) in the ledger do not count" in done.stderr
     checked = served.cli(served.work, "verify", "--offline")
     assert checked.stdout.count("malformed event: not a TOML inline table") == 3, checked.stdout
+
+
+def _huge_key_clock(project: Project) -> None:
+    push_note(project, f"event.{'1' * 4301}-{0:032x} = {{ v = 2 }}")  # int() refuses 4,300
+
+
+def _unknown_encoding(project: Project) -> None:
+    work = project.work  # git writes the header and never checks it: pygit2 raised LookupError
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    git(work, "-c", "i18n.commitEncoding=x-bogus", "notes", "--ref=deploys", "append", "-m",
+        "hello", git(work, "rev-parse", "HEAD").strip())
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+
+
+def _archive_valid_to_year_one(project: Project) -> None:
+    work, head = project.work, hashlib.sha1(b"commit 7777").hexdigest()
+    push_note(project, "junk", commit=head)
+    tip = git(work, "rev-parse", "refs/notes/deploys").strip()
+    git(work, "notes", "--ref=deploys", "remove", head)
+    tree = git(work, "rev-parse", "refs/notes/deploys^{tree}").strip()
+    message = (f"archive\n\ndeploy-ledger-checkpoint: 2 tree={tree} parents={tip} "
+               f"ledger={project.ledger} trust=x clock=1 events=1 "
+               "valid=-..00010101T000000Z archived=1\ndeploy-ledger-checkpoint-sig: ssh:AAAA\n")
+    git(work, "update-ref", "refs/notes/deploys",
+        git(work, "commit-tree", tree, "-p", tip, input=message).strip())
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+
+
+def _signer_valid_to_9999_local_time(project: Project) -> None:
+    # Read in the system's zone (as OpenSSH does): west of UTC it is past year 9999.
+    signer = ('x@y valid-before=\\"99991231235959\\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI'
+              + "A" * 43)
+    payload = (f'{{ v = 2, type = "trust", clock = 5, time = "2026-11-23T09:00:00Z", commit = '
+               f'"{git(project.work, "rev-parse", "HEAD").strip()}", ledger = "{project.ledger}", '
+               f'by = {{ human = "M <m@x>" }}, signers = ["{signer}"] }}')
+    push_note(project, f"event.0000000005-{hashlib.sha256(payload.encode()).hexdigest()[:32]}"
+                       f" = {payload}")
+
+
+@pytest.mark.parametrize("attack", [_huge_key_clock, _unknown_encoding,
+                                    _archive_valid_to_year_one,
+                                    _signer_valid_to_9999_local_time])
+def test_48_what_push_rights_write_never_stops_a_reader(served: Project,
+                                                        attack: Any) -> None:
+    # Each made every reader exit 70 (an internal error) until the notes ref was rewound.
+    attack(served)
+    west = {"TZ": "America/New_York"}
+    done = verdict(served, *NIGHT, **west)
+    assert done.returncode == 0 and done.stdout.startswith("deploy-expensive"), done.stderr
+    for command in (["status", *NIGHT], ["verify"], ["log"]):
+        assert served.cli(served.work, *command, "--offline", **west).returncode in (0, 1)

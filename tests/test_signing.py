@@ -123,6 +123,11 @@ def test_hmac() -> None:
     assert "different HMAC secret" in HmacVerifier(other, "SECRET").verify(payload, sig, NOW,
                                                                             None).reason
     assert "not set" in HmacVerifier({}, "SECRET").verify(payload, sig, NOW, None).reason
+    # Anyone who can push can write any text there (a checkpoint's signature line): not 70.
+    forged = sig.rsplit(":", 1)[0] + ":\u00e9"
+    assert HmacVerifier(env, "SECRET").verify(payload, forged, NOW, None,
+                                              legacy=True).reason == \
+        "signature does not match the event"
 
 
 @pytest.mark.parametrize("secret", ["ab", "x" * 31, "\udcff" * 8])
