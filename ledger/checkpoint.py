@@ -30,6 +30,7 @@ from .fold import Targets, fold_targets
 from .notes import EventLine, classify
 from .signing import Signer
 from .timefmt import compact
+from .tomlline import plain
 from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Verified, decode, vouched
 
@@ -187,7 +188,9 @@ def decode_lines(lines: Sequence[str]) -> list[tuple[Event, str]] | None:
 @lru_cache(maxsize=4096)  # successive checkpoints retain mostly the same lines
 def _event(text: str) -> Event | None:
     line = classify(text.encode("utf-8"))
-    event = decode(line) if isinstance(line, EventLine) else None
+    # Only a canonical line is ever retained (below): nothing else is decoded before the
+    # checkpoint's signature is checked, in commits anyone who can push can write.
+    event = decode(line) if isinstance(line, EventLine) and plain(line.payload) else None
     return event if isinstance(event, Event) and event.line() == text else None
 
 

@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 in CI
     import tomli as tomllib
 
-__all__ = ["Value", "decode_table", "encode_table", "tomllib"]
+__all__ = ["MAX_OTHER", "Value", "decode_table", "encode_table", "plain", "tomllib"]
 
 Value = Union[str, int, bool, Sequence["Value"], Mapping[str, "Value"]]  # noqa: UP007
 
@@ -32,6 +32,9 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f
             "\r": "\\r"}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 
+# Other TOML is read by tomllib, whose time grows faster than a line's length (64 KiB of dotted
+# key: ~1 s): up to this length only.
+MAX_OTHER = 4096
 _STRING = r'"(?:[^"\\\x00-\x1f\x7f]|\\[btnfr"\\]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*"'
 # The subset JSON reads alike, token by token, matched whole from the start: time in proportion
 # to a line's length (scanning for tokens from every position took ~19 s for 64 KiB of letters).
@@ -104,14 +107,22 @@ def _fast(text: str) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
+def plain(text: str) -> bool:
+    """Whether ``text`` is in the subset ``decode_table`` reads fast (every canonical table is)."""
+    return _CANONICAL.fullmatch(text) is not None
+
+
 def decode_table(text: str) -> dict[str, object]:
-    """Decode one inline table; raise ``FormatError`` if it is not valid TOML."""
+    """Decode one inline table; raise ``FormatError`` if it is not valid TOML, or not in the
+    fast subset (``plain``) and longer than ``MAX_OTHER``."""
     if "\n" in text or "\r" in text:
         raise FormatError("not a one-line TOML inline table")
     if text.startswith("{"):
         fast = _fast(text)
         if fast is not None:
             return fast
+    if len(text) > MAX_OTHER:
+        raise FormatError(f"not in the canonical form and over {MAX_OTHER} bytes: not read")
     try:
         value = tomllib.loads("x = " + text)["x"]
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError, an integer of 4,300+ digits

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import FormatError
-from ledger.tomlline import _fast, decode_table, encode_table
+from ledger.tomlline import MAX_OTHER, _fast, decode_table, encode_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -97,10 +97,20 @@ LONG = 60_000  # a line may be 64 KiB
     '{ a = "' + '\\"' * (LONG // 2) + " }",  # a string never closed
     "{ a = " + "9" * LONG + " }",  # past Python's 4,300 digits: was a ValueError
     "{ a = " + "[" * (LONG // 2) + "]" * (LONG // 2) + " }",  # was a RecursionError
-], ids=["key", "escapes", "unclosed", "digits", "nesting"])
+    "{ " + ".".join("a" * (LONG // 2)) + " = 1 }",  # a dotted key: tomllib took ~1 s
+], ids=["key", "escapes", "unclosed", "digits", "nesting", "dotted"])
 def test_a_hostile_line_is_refused_in_time_in_proportion_to_it(text: str) -> None:
     # Anyone who can push can write such a line; every reader meets it until a checkpoint.
     started = time.perf_counter()
     with pytest.raises(FormatError):
         decode_table(text)
     assert time.perf_counter() - started < 0.5  # ~10 ms here
+
+
+def test_other_toml_is_read_up_to_max_other_bytes() -> None:
+    text = "{ a = '" + "x" * (MAX_OTHER - 10) + "' }"  # valid TOML, not the canonical form
+    assert decode_table(text) == {"a": "x" * (MAX_OTHER - 10)}
+    with pytest.raises(FormatError, match="not in the canonical form and over 4096 bytes"):
+        decode_table(text.replace("'x", "'xxxxxxxxxxx"))
+    canonical = encode_table({"a": "x" * 60_000})
+    assert decode_table(canonical) == {"a": "x" * 60_000}  # canonical: any length

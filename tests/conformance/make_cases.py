@@ -150,14 +150,33 @@ def verification_cases() -> list[dict[str, object]]:
                             "reason": "malformed"}],
              judge=judge(MONDAY_10, fps={"migrate": FP1}),
              expect_verdict={"verdict": "deploy"}),
+        case("payload-long-and-not-plain", "LEDGER.md §2.3",
+             "a signed hold whose payload is valid TOML over 4096 bytes with a literal string "
+             "is malformed (the next case: a short one counts)",
+             [{"message": "t", "notes": {A: note(*BASE),
+                                         C: note(not_toml('reason = "stop"',
+                                                          f"reason = '{'x' * 4096}'", 3))}}],
+             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": False,
+                            "reason": "malformed"}],
+             judge=judge(MONDAY_10, fps={"migrate": FP1}),
+             expect_verdict={"verdict": "deploy"}),
+        case("payload-short-and-not-plain", "LEDGER.md §2.3",
+             "a signed hold whose payload is valid TOML under 4096 bytes with a literal string "
+             "counts: readers decode any valid TOML inline table that short",
+             [{"message": "t", "notes": {
+                 A: note(*BASE), C: note(not_toml('reason = "stop"', "reason = 'stop'", 3))}}],
+             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": True,
+                            "reason": ""}],
+             judge=judge(MONDAY_10, fps={"migrate": FP1}),
+             expect_verdict={"verdict": "wait"}),
     ]
 
 
-def not_toml() -> str:
-    hold = ev(Hold("stop"), 11, C)
-    payload = hold.payload.replace("clock = 11,", "clock = 1 1,", 1)
+def not_toml(before: str = "clock = 11,", after: str = "clock = 1 1,", clock: int = 11) -> str:
+    hold = ev(Hold("stop"), clock, C)
+    payload = hold.payload.replace(before, after, 1)
     sig = SIGNER.sign(payload.encode(), hold.rights)
-    return f'event.{11:010d}-{payload_id(payload)} = {payload[:-2]}, sig = "{sig}" }}'
+    return f'event.{clock:010d}-{payload_id(payload)} = {payload[:-2]}, sig = "{sig}" }}'
 
 
 def beside(release: Event) -> Event:
