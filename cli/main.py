@@ -7,6 +7,7 @@ runs, is read without typer when its command line is plain (``cli.fastpath``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
@@ -31,6 +32,11 @@ def main() -> NoReturn:
     """The console entry point."""
     # Every command ends in ``exit_now``: a CI step need not wait for the interpreter to free
     # what the process is about to lose (~18 ms of each step).
+    for stream in (sys.stdout, sys.stderr):
+        # What people wrote (a hold's reason) on a terminal that is not UTF-8: escaped, not an
+        # internal error.
+        with contextlib.suppress(AttributeError, ValueError):  # None: started without it
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         with error_handler():
             plain = fastpath.parse(sys.argv[1:])

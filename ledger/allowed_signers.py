@@ -20,6 +20,7 @@ from .errors import TrustError
 from .ids import LEGACY_NAMESPACE, RIGHTS, namespace
 from .sshsig import key_fingerprint
 
+MAX_FILE = 1 << 20  # bytes of an allowed_signers file (a few hundred bytes a signer)
 _TIME = re.compile(r"(\d{8})(\d{4})?(\d{2})?(Z?)\Z")
 
 
@@ -181,7 +182,13 @@ class AllowedSigners(NamedTuple):
     def load(cls, path: Path) -> AllowedSigners:
         """Read the file; a missing file is an empty list (nothing verifies), not an error."""
         try:
-            text = path.read_text(encoding="utf-8")
+            if path.exists() and not path.is_file():  # a device or a pipe: /dev/zero never ends
+                raise TrustError(f"cannot read {path}: not a file")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE + 1)
+            if len(data) > MAX_FILE:
+                raise TrustError(f"cannot read {path}: over {MAX_FILE >> 20} MiB")
+            text = data.decode("utf-8")
         except FileNotFoundError:
             return cls((), "missing", str(path))
         except (OSError, UnicodeDecodeError) as exc:

@@ -149,6 +149,8 @@ def _freeze(text: str) -> tuple[datetime, datetime]:
         raise ValueError(problem)
     if b <= a:
         raise ValueError(f"{text!r} ends before it starts")
+    if a.year < 1970 or b.year > 9000:  # near years 1 and 9999 time zones overflow datetime
+        raise ValueError(f"{text!r} is not within the years 1970 to 9000")
     return a, b
 
 
@@ -211,8 +213,8 @@ def _name(key: str, value: object) -> str:
     if key == "timezone":
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Etc", a long name
+            raise ValueError(f"unknown time zone {value[:80]!r} (use an IANA name)") from None
     return value
 
 

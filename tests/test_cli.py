@@ -192,6 +192,10 @@ def test_log_and_verify_name_bad_events(project: Project) -> None:
                               "(run `deploy-ledger verify`)\n")
     status = project.cli(work, "status", "--now", "2026-11-23T10:00")
     assert "ledger:   1 line(s) do not count (run `deploy-ledger verify`)" in status.stdout
+    # On a terminal that is not UTF-8, what people wrote is escaped (it was exit 70).
+    assert project.cli(work, "hold", "--reason", "snow \u2603").returncode == 0
+    ascii_log = project.cli(work, "log", PYTHONIOENCODING="ascii")
+    assert ascii_log.returncode == 0 and "snow \\u2603" in ascii_log.stdout
 
 
 def test_depth_one_clone(project: Project) -> None:

@@ -86,6 +86,11 @@ def test_pyproject_table(tmp_path: Path) -> None:
     ('[work.migrate]\npath = ["x"]', "deploy-ledger.toml: work: [work.migrate] has unknown key"),
     ('[signing]\nmethod = "gpg"', "deploy-ledger.toml: signing: method must be 'ssh' or 'hmac'"),
     ("timezone = ", "deploy-ledger.toml: not valid TOML"),
+    ('timezone = "Etc"', "deploy-ledger.toml: timezone: unknown time zone 'Etc'"),  # a folder
+    ('freeze = ["0001-01-01T00:00 .. 0001-01-02T00:00"]',  # overflowed east of UTC: exit 70
+     "deploy-ledger.toml: freeze: '0001-01-01T00:00 .. 0001-01-02T00:00' is not within the"),
+    ('freeze = ["2026-01-01T00:00 .. 9999-12-30T00:00"]',
+     "deploy-ledger.toml: freeze: '2026-01-01T00:00 .. 9999-12-30T00:00' is not within the"),
     ("lease = " + "9" * 5000, "deploy-ledger.toml: not valid TOML"),  # was an internal error
     ("x = " + "[" * 3000 + "]" * 3000, "deploy-ledger.toml: not valid TOML"),  # so was this
 ])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import KEY_ENV, Keys
 
-from ledger.allowed_signers import AllowedSigners
+from ledger.allowed_signers import MAX_FILE, AllowedSigners
 from ledger.errors import SigningKeyError, TrustError
 from ledger.events import Author, Hold, new_event
 from ledger.signing import HmacSigner, HmacVerifier, SshSigner, SshVerifier
@@ -249,3 +249,15 @@ def test_format_1_lines_and_signatures_keep_working(tmp_path: Path, keys: Keys) 
     assert not keys.verifier().verify(payload, old, NOW, "build", legacy=True).ok
     assert _ssh_verify(tmp_path, legacy_line, keys.identity, payload, old,
                        "deploy-ledger").returncode == 0
+
+
+def test_an_allowed_signers_path_that_is_not_a_small_file_is_an_error(tmp_path: Path) -> None:
+    # The configuration names the path: /dev/zero grew until the memory ran out (exit 70), and a
+    # pipe would never end.
+    with pytest.raises(TrustError, match="cannot read /dev/zero: not a file"):
+        AllowedSigners.load(Path("/dev/zero"))
+    big = tmp_path / "allowed_signers"
+    big.write_text("# padding\n" * (MAX_FILE // 10 + 1))
+    with pytest.raises(TrustError, match="over 1 MiB"):
+        AllowedSigners.load(big)
+    assert AllowedSigners.load(tmp_path / "absent").digest == "missing"
