@@ -99,6 +99,12 @@ def resolve(anchor: Anchor, known: Iterable[Event],
         if event.ledger != anchor.ledger:
             rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
             continue
+        check = current.verify(event.payload.encode(), event.sig, event.time, PEOPLE)
+        if not check.ok and not any(_signs(anchor, e, event) for e in chain[-2::-1]):
+            # Signed under no trust the chain ever stated: it takes no part in a fork either (an
+            # unsigned line beside a real change made the chain fork, and nothing counted).
+            rejected.append(Rejected(event, check.reason))
+            continue
         rivals = [e for e in chain[1:] if concurrent(e, event)]
         barred = [e for e in rivals if not _signs(anchor, e, event)]
         if barred:
@@ -114,7 +120,6 @@ def resolve(anchor: Anchor, known: Iterable[Event],
             rejected.append(Rejected(event, "the trust chain forks: it removes the key that "
                                             f"signed trust event {rivals[0].id[:16]}", True))
             return None, rejected
-        check = current.verify(event.payload.encode(), event.sig, event.time, PEOPLE)
         if not check.ok:
             rejected.append(Rejected(event, check.reason))
             continue

@@ -620,3 +620,24 @@ def test_48_what_push_rights_write_never_stops_a_reader(served: Project,
     assert done.returncode == 0 and done.stdout.startswith("deploy-expensive"), done.stderr
     for command in (["status", *NIGHT], ["verify"], ["log"]):
         assert served.cli(served.work, *command, "--offline", **west).returncode in (0, 1)
+
+
+@pytest.mark.parametrize("signature", ["none", "forged"])
+def test_49_an_unsigned_trust_line_on_a_fork_does_not_stop_the_ledger(served: Project,
+                                                                       signature: str) -> None:
+    # test_18 with no key at all: a trust line on a fork beside a real trust change, naming no
+    # signer, was judged by the fork rule before its own signature (the chain "forked": nothing
+    # counted, for good).
+    keys = rights_setup(served, "bob")
+    before = notes_tip(served)
+    remove_bob(served, keys["ann"])
+    line = forge(served, Trust((), "takeover"), Keys("mallory@x"), "people", clock=3)
+    if signature == "none":
+        line = line[:line.index(', sig = "')] + " }"
+    push_note(served, line, fork_from=before)
+    decided = verdict(served, *NIGHT, **{KEY_ENV: keys["deploy"].private})
+    assert decided.returncode == 0 and decided.stdout.startswith("deploy-expensive"), \
+        decided.stderr
+    hold = served.cli(served.work, "hold", "--reason", "stop", *MONDAY,
+                      **{KEY_ENV: keys["ann"].private})
+    assert hold.returncode == 0, hold.stderr  # ann's removal of bob still stands
