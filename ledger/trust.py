@@ -100,7 +100,7 @@ def resolve(anchor: Anchor, known: Iterable[Event],
             rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
             continue
         check = current.verify(event.payload.encode(), event.sig, event.time, PEOPLE)
-        if not check.ok and not any(_signs(anchor, e, event) for e in chain[-2::-1]):
+        if not check.ok and not signed_in(anchor, chain[:-1], event):
             # Signed under no trust the chain ever stated: it takes no part in a fork either (an
             # unsigned line beside a real change made the chain fork, and nothing counted).
             rejected.append(Rejected(event, check.reason))
@@ -126,6 +126,12 @@ def resolve(anchor: Anchor, known: Iterable[Event],
         chain.append(event)
         current = anchor.verifier(_lines(event))
     return TrustState(tuple(chain), current), rejected
+
+
+def signed_in(anchor: Anchor, chain: Sequence[Event], event: Event) -> bool:
+    """Whether ``event`` verifies, with people rights, under the trust some event of ``chain``
+    stated (the newest first)."""
+    return any(_signs(anchor, by, event) for by in reversed(chain))
 
 
 def _signs(anchor: Anchor, by: Event, event: Event) -> bool:

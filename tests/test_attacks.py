@@ -568,7 +568,7 @@ def test_47_hostile_lines_do_not_count_and_do_not_stall_or_stop_readers(served: 
     assert done.returncode == 0 and done.stdout.startswith("deploy-expensive")
     assert "3 line(s) in the ledger do not count" in done.stderr
     checked = served.cli(served.work, "verify", "--offline")
-    assert checked.stdout.count("malformed event: not a TOML inline table") == 3, checked.stdout
+    assert checked.stdout.count(": malformed event: not ") == 3, checked.stdout
 
 
 def _huge_key_clock(project: Project) -> None:
@@ -641,3 +641,17 @@ def test_49_an_unsigned_trust_line_on_a_fork_does_not_stop_the_ledger(served: Pr
     hold = served.cli(served.work, "hold", "--reason", "stop", *MONDAY,
                       **{KEY_ENV: keys["ann"].private})
     assert hold.returncode == 0, hold.stderr  # ann's removal of bob still stands
+
+
+def test_49_an_unsigned_trust_line_after_a_checkpoint_reads_from_it(served: Project) -> None:
+    # A trust line after the checkpoint made every read a whole read (it might fork from before
+    # it): one no trust of the chain lets sign changes nothing, so reads go on from there.
+    keys = grower_keys(served)
+    grow(served, keys["deploy"], 20)
+    ctx = Context(served.work, env=served.env(), now="2026-11-23T23:00")
+    top = ctx.read(ctx.clock(), fetch=False).highest
+    line = forge(served, Trust((), "takeover"), Keys("mallory@x"), "people", clock=top + 1)
+    push_note(served, line[:line.index(', sig = "')] + " }")
+    usual = ctx.read(ctx.clock(), fetch=False)
+    assert usual.base_clock is not None and usual.since_checkpoint < 20
+    assert [p.reason for p in usual.problems] == ["unsigned"]
