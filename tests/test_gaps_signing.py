@@ -273,7 +273,7 @@ def test_make_signer_and_verifier(tmp_path: Path, keys: Keys) -> None:
 def test_load_missing_unreadable_and_named(tmp_path: Path, keys: Keys) -> None:
     missing = tmp_path / "missing"
     assert AllowedSigners.load(missing) == AllowedSigners((), "missing", str(missing))
-    with pytest.raises(TrustError, match=rf"\Acannot read {tmp_path}: IsADirectoryError\Z"):
+    with pytest.raises(TrustError, match=rf"\Acannot read {tmp_path}: not a file\Z"):
         AllowedSigners.load(tmp_path)
     path = tmp_path / "allowed_signers"
     path.write_text(keys.allowed())
@@ -313,7 +313,7 @@ def test_line_errors_are_exact(line: str, message: str) -> None:
 
 
 def test_a_time_python_cannot_place_is_a_trust_error() -> None:
-    with pytest.raises(TrustError, match=r"\Aallowed_signers:1: year 0 is out of range\Z"):
+    with pytest.raises(TrustError, match=r"\Aallowed_signers:1: bad time '00010101'\Z"):
         AllowedSigners.parse('ci valid-after="00010101" ssh-ed25519 AAAA')
 
 
