@@ -69,7 +69,7 @@ def load(where: Path) -> Snapshot | None:
             int(data["archived"]), [Problem(**p) for p in data["problems"]],
             [Problem(**p) for p in data["newer"]], [Removal(**r) for r in data["removals"]],
             {k: list(v) for k, v in data["missing"].items()})
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 

@@ -66,6 +66,8 @@ def test_a_snapshot_that_does_not_fit_is_not_used(baselined: Project) -> None:
     assert verify(project, fresh=False) == clean
     saved.write_text("{ not json")
     assert verify(project, fresh=False) == clean
+    saved.write_text("[" * 100_000 + "]" * 100_000)  # was a RecursionError: exit 70
+    assert verify(project, fresh=False) == clean
 
 
 def test_a_snapshot_is_used_only_at_an_ancestor_and_only_if_its_lines_verify(
