@@ -24,7 +24,7 @@ from .globs import PathMatcher
 from .rules import Rules
 from .schedule import Schedule, Window
 from .timefmt import parse_duration
-from .tomlline import encode_value, tomllib
+from .tomlline import MAX_DOTS, encode_value, tomllib, too_dotted
 
 CONFIG_FILE = "deploy-ledger.toml"
 SIGNING_KEYS = ("method", "allowed_signers", "key_env")
@@ -324,6 +324,8 @@ def loads(text: str, source: str = CONFIG_FILE) -> Config:
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
+    if too_dotted(text):
+        raise ConfigError(f"{source}: a key or table name of more than {MAX_DOTS} dotted parts")
     try:
         return tomllib.loads(text)
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError; 4,300+ digits; deep nesting

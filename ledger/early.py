@@ -15,7 +15,7 @@ import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .transport import GIT_TIMEOUT, NOTES_DEPTH, NOTES_REF, REMOTE_NAME, Fetching, Git
 
@@ -88,15 +88,21 @@ def _remote(top: Path) -> str | None:
     # The configured remote, read without loading ``ledger.config`` (the heaviest part of the
     # program, which the fetch runs beside). A guess is harmless: ``fetch`` uses what was
     # fetched only for the remote the configuration, fully read, names.
-    from .tomlline import tomllib
+    from .tomlline import tomllib, too_dotted
+
+    def loads(path: Path) -> Any:
+        text = path.read_text(encoding="utf-8")
+        if too_dotted(text):
+            raise ValueError  # not read here: the reader says what is wrong
+        return tomllib.loads(text)
 
     try:
         own = top / "deploy-ledger.toml"
         if own.is_file():
-            table = tomllib.loads(own.read_text(encoding="utf-8"))
+            table = loads(own)
         else:
             project = top / "pyproject.toml"
-            table = (tomllib.loads(project.read_text(encoding="utf-8")).get("tool", {})
+            table = (loads(project).get("tool", {})
                      .get("deploy-ledger", {}) if project.is_file() else {})
         remote = table.get("remote", "origin")
     except (OSError, ValueError, AttributeError):

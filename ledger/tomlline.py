@@ -23,7 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 in CI
     import tomli as tomllib
 
-__all__ = ["MAX_OTHER", "Value", "decode_table", "encode_table", "plain", "tomllib"]
+__all__ = ["MAX_DOTS", "MAX_OTHER", "Value", "decode_table", "encode_table", "plain", "tomllib",
+           "too_dotted"]
 
 Value = Union[str, int, bool, Sequence["Value"], Mapping[str, "Value"]]  # noqa: UP007
 
@@ -35,6 +36,7 @@ _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 # Other TOML is read by tomllib, whose time grows faster than a line's length (64 KiB of dotted
 # key: ~1 s): up to this length only.
 MAX_OTHER = 4096
+MAX_DOTS = 64
 _STRING = r'"(?:[^"\\\x00-\x1f\x7f]|\\[btnfr"\\]|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4})*"'
 # The subset JSON reads alike, token by token, matched whole from the start: time in proportion
 # to a line's length (scanning for tokens from every position took ~19 s for 64 KiB of letters).
@@ -105,6 +107,13 @@ def _fast(text: str) -> dict[str, object] | None:
     except (ValueError, RecursionError):  # 4,300+ digits, deep nesting: tomllib says why
         return None
     return value if isinstance(value, dict) else None
+
+
+def too_dotted(document: str) -> bool:
+    """Whether a TOML document names a key or table with over ``MAX_DOTS`` dotted parts."""
+    # tomllib's time and memory grow with the square of their number (64 KiB of `a.a.a`: 9 s,
+    # 4 GB); no key of ours has more than a few.
+    return any(line.partition("=")[0].count(".") > MAX_DOTS for line in document.splitlines())
 
 
 def plain(text: str) -> bool:

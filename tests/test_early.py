@@ -13,7 +13,7 @@ import pytest
 from conftest import make_writer
 from helpers import Keys, clean_env, clone, git, make_origin
 
-from ledger import early
+from ledger import early, tomlline
 from ledger.errors import ConfigError, RemoteError
 from ledger.events import Author, Hold
 from ledger.publish import Draft
@@ -208,3 +208,15 @@ def test_no_early_fetch_for_a_step_told_not_to_fetch(tmp_path: Path, keys: Keys)
     subprocess.run([sys.executable, "-m", "cli", "decide", "--now", "2026-11-23T09:00"],
                    cwd=ci, capture_output=True, env=clean_env())
     assert asked.exists()  # the probe itself
+
+
+def test_a_configuration_too_dotted_to_read_is_not_read_early(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              ) -> None:
+    # tomllib's time and memory grow with the square of a key's dotted parts (64 KiB: 9 s, 4 GB).
+    def refuse(_text: str) -> object:
+        raise AssertionError("read")
+
+    (tmp_path / "deploy-ledger.toml").write_text(".".join("a" * 100) + ' = 1\nremote = "up"\n')
+    monkeypatch.setattr(tomlline.tomllib, "loads", refuse)
+    assert early._remote(tmp_path) is None  # no guess: the reader says what is wrong
