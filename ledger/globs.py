@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 from .errors import ConfigError
 
+_STARS = {"[^/]*": "[^/]*?", ".*": ".*?"}  # a star, and the same matching as little as it can
 
-def _translate(glob: str) -> str:
+
+def _tokens(glob: str) -> list[str]:
     out = []
     i = 0
     while i < len(glob):
@@ -46,6 +48,34 @@ def _translate(glob: str) -> str:
             i += 2
         else:
             out.append(re.escape(char))
+            i += 1
+    return out
+
+
+def _translate(glob: str) -> str:
+    # Stars with fixed text between them backtrack through every way of splitting a path among
+    # them (`*a*a*a*a*a*a*b` against 100 letters: 22 s). Where the next star can take whatever
+    # a later match of the text would have skipped, the earliest match is as good as any: the
+    # star and its text are matched once, atomically (as ``fnmatch`` does). `*`, text without a
+    # class, then `*` or `**`: the skipped part has no `/` (a `/` in the text can only be the
+    # next one); `**`, text, `**`: anything. (A class may take the `/` a later match needed.)
+    tokens, out, group = _tokens(glob), [], 0
+    i = 0
+    while i < len(tokens):
+        star = tokens[i]
+        j = i + 1
+        while j < len(tokens) and tokens[j] not in _STARS and tokens[j] != "(?:.*/)?":
+            j += 1
+        text = "".join(tokens[i + 1 : j])
+        after = tokens[j] if j < len(tokens) else ""
+        if star in _STARS and text and (
+                (star == ".*" and after == ".*")
+                or (star == "[^/]*" and after in _STARS and "[" not in text)):
+            group += 1
+            out.append(f"(?=(?P<g{group}>{_STARS[star]}{text}))(?P=g{group})")
+            i = j
+        else:
+            out.append(star)
             i += 1
     return "".join(out)
 
