@@ -28,6 +28,7 @@ from .tomlline import MAX_DOTS, encode_value, tomllib, too_dotted
 
 CONFIG_FILE = "deploy-ledger.toml"
 SIGNING_KEYS = ("method", "allowed_signers", "key_env")
+MAX_WINDOWS = 32
 
 # Every key, its default as a user writes it, and what the file `init` writes says about it.
 DEFAULTS: dict[str, Any] = {
@@ -198,6 +199,8 @@ def _signing(value: object) -> Signing:
 def _strings_key(key: str, value: object) -> tuple[str, ...]:
     items = _strings(value, "a string or a list of strings")
     if key == "busy":
+        if len(items) > MAX_WINDOWS:  # each costs a reader ~10 ms (every day of a year ahead)
+            raise ValueError(f"more than {MAX_WINDOWS} windows")
         for window in items:
             Window.parse(window)
     if key == "expensive_on":

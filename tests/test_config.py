@@ -86,6 +86,8 @@ def test_pyproject_table(tmp_path: Path) -> None:
     ('[work.migrate]\npath = ["x"]', "deploy-ledger.toml: work: [work.migrate] has unknown key"),
     ('[signing]\nmethod = "gpg"', "deploy-ledger.toml: signing: method must be 'ssh' or 'hmac'"),
     ("timezone = ", "deploy-ledger.toml: not valid TOML"),
+    ("busy = [" + '"daily 00:00-01:00", ' * 33 + "]",  # 2,800 of them: 25 s a decide
+     "deploy-ledger.toml: busy: more than 32 windows"),
     ('timezone = "Etc"', "deploy-ledger.toml: timezone: unknown time zone 'Etc'"),  # a folder
     ('freeze = ["0001-01-01T00:00 .. 0001-01-02T00:00"]',  # overflowed east of UTC: exit 70
      "deploy-ledger.toml: freeze: '0001-01-01T00:00 .. 0001-01-02T00:00' is not within the"),
