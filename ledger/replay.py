@@ -23,7 +23,7 @@ from .history import Found, Lines, Problem, Removal, Seen, beyond, changed, judg
 from .notes import MAX_NOTE, EventLine, NotAnEvent, classify
 from .signing import Check
 from .store import Store
-from .trust import Anchor, TrustState, from_file, resolve, signed_in
+from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, decode, keyed
 
 REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
@@ -60,12 +60,11 @@ class Loaded:
         return self.targets.state(self.target)
 
 
-def _is_trust(item: Found, anchor: Anchor, chain: tuple[Event, ...]) -> bool:
+def _is_trust(item: Found) -> bool:
     if b"trust" not in item.raw:  # most lines: no decoding
         return False
     event = decode(line) if isinstance(line := classify(item.raw), EventLine) else None
-    return (isinstance(event, Event) and isinstance(event.body, Trust)
-            and signed_in(anchor, chain, event))
+    return isinstance(event, Event) and isinstance(event.body, Trust)
 
 
 class Reader:
@@ -123,10 +122,9 @@ class Reader:
             loaded.base_clock = base.checkpoint.state.clock
             if not before:
                 loaded.since_checkpoint = base.depth
-        if base is not None and any(_is_trust(i, self.anchor, base.checkpoint.trust.chain)
-                                    for i in found):
-            # A trust event after the checkpoint that its trust lets sign (no other changes
-            # anything, §3.4) may fork from before it: the whole notes history decides.
+        if base is not None and any(_is_trust(item) for item in found):
+            # A trust event after the checkpoint may fork from before it: the whole notes
+            # history decides (trust events are rare, so this is too).
             return self._load(now, head, True, keep)
         self._fold(loaded, found, base, now, keep)
         if base is not None and (loaded.trust is None
@@ -367,7 +365,8 @@ class Reader:
         return verified
 
     def checkpoint_at(self, now: datetime) -> str | None:
-        """The notes commit a usual read of the tip starts from (None: it reads all)."""
+        """The notes commit of the checkpoint a usual read of the tip starts from (None: none,
+        it reads all)."""
         head = self.store.tip()
         base = self._find_checkpoint(head, now) if head else None
         return base.commit if base else None
@@ -394,7 +393,8 @@ class Reader:
 
     def _find_checkpoint(self, head: str, now: datetime, beyond: int = 0,
                          ) -> checkpoint.Base | None:
-        return checkpoint.nearest(
-            head, self.store.commit_info,
-            lambda at, event, text: text.encode("utf-8") in self._lines.of(at, event.commit),
-            self.anchor, now, beyond=beyond)
+        def in_notes(at: str, event: Event, text: str) -> bool:
+            return text.encode("utf-8") in self._lines.of(at, event.commit)
+
+        return checkpoint.nearest(head, self.store.commit_info, in_notes, self.anchor, now,
+                                  beyond=beyond)

@@ -95,16 +95,18 @@ def resolve(anchor: Anchor, known: Iterable[Event],
         rejected.append(Rejected(root, f"the root does not verify under its own lines: "
                                        f"{check.reason}"))
         return None, rejected
+    signed = [root]  # the root and every trust event signed under what one of them stated
     for event in (e for e in events.values() if not e.is_root):
         if event.ledger != anchor.ledger:
             rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
             continue
         check = current.verify(event.payload.encode(), event.sig, event.time, PEOPLE)
-        if not check.ok and not signed_in(anchor, chain[:-1], event):
-            # Signed under no trust the chain ever stated: it takes no part in a fork either (an
+        if not check.ok and not signed_in(anchor, signed, event):
+            # Signed under no trust any of them stated: it takes no part in a fork either (an
             # unsigned line beside a real change made the chain fork, and nothing counted).
             rejected.append(Rejected(event, check.reason))
             continue
+        signed.append(event)
         rivals = [e for e in chain[1:] if concurrent(e, event)]
         barred = [e for e in rivals if not _signs(anchor, e, event)]
         if barred:
@@ -128,10 +130,10 @@ def resolve(anchor: Anchor, known: Iterable[Event],
     return TrustState(tuple(chain), current), rejected
 
 
-def signed_in(anchor: Anchor, chain: Sequence[Event], event: Event) -> bool:
-    """Whether ``event`` verifies, with people rights, under the trust some event of ``chain``
-    stated (the newest first)."""
-    return any(_signs(anchor, by, event) for by in reversed(chain))
+def signed_in(anchor: Anchor, events: Sequence[Event], event: Event) -> bool:
+    """Whether ``event`` verifies, with people rights, under the trust one of ``events``
+    states (the newest first)."""
+    return any(_signs(anchor, by, event) for by in reversed(events))
 
 
 def _signs(anchor: Anchor, by: Event, event: Event) -> bool:
