@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from .errors import ConfigError
 
-_STARS = {"[^/]*": "[^/]*?", ".*": ".*?"}  # a star, and the same matching as little as it can
+# A star, and the same matching as little as it can; `**/` (any directories) last.
+_STARS = {"[^/]*": "[^/]*?", ".*": ".*?", "(?:.*/)?": "(?:.*?/)??"}
+_DIRS = "(?:.*/)?"
 
 
 def _tokens(glob: str) -> list[str]:
@@ -57,20 +59,26 @@ def _translate(glob: str) -> str:
     # them (`*a*a*a*a*a*a*b` against 100 letters: 22 s). Where the next star can take whatever
     # a later match of the text would have skipped, the earliest match is as good as any: the
     # star and its text are matched once, atomically (as ``fnmatch`` does). `*`, text without a
-    # class, then `*` or `**`: the skipped part has no `/` (a `/` in the text can only be the
-    # next one); `**`, text, `**`: anything. (A class may take the `/` a later match needed.)
+    # class that takes `/`, then `*` or `**`: the skipped part has no `/` (a `/` in the text can
+    # only be the next one); `**`, text, `**`: anything; `**/`, text, `**`, or `**/`, text
+    # ending in `/`, `**/`: what is skipped ends in `/`. (A class may take the `/` a later
+    # match needed.) An empty class (`[]`, `[!]`) runs on into what follows: left as it was.
     tokens, out, group = _tokens(glob), [], 0
+    if "[]" in tokens or "[^]" in tokens:
+        return "".join(tokens)
     i = 0
     while i < len(tokens):
         star = tokens[i]
         j = i + 1
-        while j < len(tokens) and tokens[j] not in _STARS and tokens[j] != "(?:.*/)?":
+        while j < len(tokens) and tokens[j] not in _STARS:
             j += 1
         text = "".join(tokens[i + 1 : j])
         after = tokens[j] if j < len(tokens) else ""
+        slash = any(t[:1] == "[" and re.fullmatch(t, "/") for t in tokens[i + 1 : j])
         if star in _STARS and text and (
                 (star == ".*" and after == ".*")
-                or (star == "[^/]*" and after in _STARS and "[" not in text)):
+                or (star == "[^/]*" and after in ("[^/]*", ".*") and not slash)
+                or (star == _DIRS and (after == ".*" or (after == _DIRS and text[-1:] == "/")))):
             group += 1
             out.append(f"(?=(?P<g{group}>{_STARS[star]}{text}))(?P=g{group})")
             i = j
@@ -99,7 +107,8 @@ def compile_glob(glob: str) -> tuple[bool, re.Pattern[str]]:
     prefix = "" if anchored else "(?:.*/)?"
     suffix = "/.*" if directory else "(?:/.*)?"
     try:
-        return negated, re.compile(prefix + body + suffix + r"\Z")
+        # DOTALL: a newline in a file name is a character like any other (it escaped every glob).
+        return negated, re.compile(prefix + body + suffix + r"\Z", re.DOTALL)
     except re.error as exc:
         raise ValueError(str(exc)) from None
 
