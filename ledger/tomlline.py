@@ -110,14 +110,36 @@ def _fast(text: str) -> dict[str, object] | None:
 
 
 def too_dotted(document: str) -> bool:
-    """Whether a TOML document names a key or table with over ``MAX_DOTS`` dotted parts."""
+    """Whether a line of a TOML document has over ``MAX_DOTS`` dots outside strings (a key or
+    table name of that many dotted parts)."""
     # tomllib's time and memory grow with the square of their number (64 KiB of `a.a.a`: 9 s,
-    # 4 GB); no key of ours has more than a few.
-    return any(line.partition("=")[0].count(".") > MAX_DOTS for line in document.splitlines())
+    # 4 GB); no key of ours has more than a few. Strings are skipped (a quoted "=" or "." is
+    # text), so a quoted key cannot hide the dots after it.
+    if document.count(".") <= MAX_DOTS:
+        return False
+    dots, quote, escaped = 0, "", False
+    for char in document:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "\n":
+            dots = 0
+        elif char == ".":
+            dots += 1
+            if dots > MAX_DOTS:
+                return True
+    return False
 
 
 def plain(text: str) -> bool:
-    """Whether ``text`` is in the subset ``decode_table`` reads fast (every canonical table is)."""
+    """Whether ``text`` is made only of the tokens ``decode_table`` reads fast (every canonical
+    table is; a trailing comma in an array still sends a table to tomllib)."""
     return _CANONICAL.fullmatch(text) is not None
 
 

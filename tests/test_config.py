@@ -99,6 +99,8 @@ def test_pyproject_table(tmp_path: Path) -> None:
      "deploy-ledger.toml: a key or table name of more than 64 dotted parts"),
     ("[" + ".".join("a" * 20_000) + "]",
      "deploy-ledger.toml: a key or table name of more than 64 dotted parts"),
+    ('"="' + ".a" * 20_000 + " = 1",  # a quoted first part hid the dots after it
+     "deploy-ledger.toml: a key or table name of more than 64 dotted parts"),
 ])
 def test_errors_name_file_key_and_problem(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / CONFIG_FILE).write_text(text + "\n")
