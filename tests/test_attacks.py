@@ -568,7 +568,7 @@ def test_47_hostile_lines_do_not_count_and_do_not_stall_or_stop_readers(served: 
     assert done.returncode == 0 and done.stdout.startswith("deploy-expensive")
     assert "3 line(s) in the ledger do not count" in done.stderr
     checked = served.cli(served.work, "verify", "--offline")
-    assert checked.stdout.count("malformed event: not a TOML inline table") == 3, checked.stdout
+    assert checked.stdout.count(": malformed event: not ") == 3, checked.stdout
 
 
 def _huge_key_clock(project: Project) -> None:
