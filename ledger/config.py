@@ -23,7 +23,7 @@ from .fingerprint import WorkKind
 from .globs import PathMatcher
 from .rules import Rules
 from .schedule import Schedule, Window
-from .timefmt import parse_duration
+from .timefmt import YEARS, parse_duration
 from .tomlline import MAX_DOTS, encode_value, tomllib, too_dotted
 
 CONFIG_FILE = "deploy-ledger.toml"
@@ -150,8 +150,8 @@ def _freeze(text: str) -> tuple[datetime, datetime]:
         raise ValueError(problem)
     if b <= a:
         raise ValueError(f"{text!r} ends before it starts")
-    if a.year < 1970 or b.year > 9000:  # near years 1 and 9999 time zones overflow datetime
-        raise ValueError(f"{text!r} is not within the years 1970 to 9000")
+    if a.year < YEARS[0] or b.year > YEARS[1]:  # near years 1 and 9999 zones overflow datetime
+        raise ValueError(f"{text!r} is not within the years {YEARS[0]} to {YEARS[1]}")
     return a, b
 
 

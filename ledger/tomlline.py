@@ -96,7 +96,7 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 
 def _fast(text: str) -> dict[str, object] | None:
-    if _CANONICAL.fullmatch(text) is None:
+    if not plain(text):
         return None
     # Keys quoted outside strings: the strings set apart (no NUL in a canonical line), the keys
     # quoted in what is left, the strings put back.

@@ -101,7 +101,7 @@ def resolve(anchor: Anchor, known: Iterable[Event],
             rejected.append(Rejected(event, f"it names ledger {str(event.ledger)[:16]}"))
             continue
         check = current.verify(event.payload.encode(), event.sig, event.time, PEOPLE)
-        if not check.ok and not signed_in(anchor, signed, event):
+        if not check.ok and not _signed_in(anchor, signed, event):
             # Signed under no trust any of them stated: it takes no part in a fork either (an
             # unsigned line beside a real change made the chain fork, and nothing counted).
             rejected.append(Rejected(event, check.reason))
@@ -130,9 +130,8 @@ def resolve(anchor: Anchor, known: Iterable[Event],
     return TrustState(tuple(chain), current), rejected
 
 
-def signed_in(anchor: Anchor, events: Sequence[Event], event: Event) -> bool:
-    """Whether ``event`` verifies, with people rights, under the trust one of ``events``
-    states (the newest first)."""
+def _signed_in(anchor: Anchor, events: Sequence[Event], event: Event) -> bool:
+    # Whether ``event`` verifies, with people rights, under the trust one of ``events`` states.
     return any(_signs(anchor, by, event) for by in reversed(events))
 
 
