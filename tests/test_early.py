@@ -122,15 +122,21 @@ def test_no_early_fetch_for_a_remote_the_clone_does_not_have(tmp_path: Path) -> 
         early.fetch(store)
 
 
-def test_a_step_that_ends_before_taking_the_early_fetch_waits_for_it(tmp_path: Path,
-                                                                      keys: Keys) -> None:
-    # A CI step that fails before it reads (here: a bad --now) must not leave git writing the
-    # notes ref while the next step starts: the process ends when the fetch has.
+def slow_clone(tmp_path: Path, keys: Keys, seconds: int) -> tuple[Path, Path]:
+    """An origin with one event, and a CI-like clone of it whose fetches wait ``seconds``."""
     origin, work = make_origin(tmp_path)
     head = git(work, "rev-parse", "HEAD").strip()
     make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
     ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
-    git(ci, "config", "remote.origin.uploadpack", "sleep 1; git-upload-pack")  # a slow remote
+    git(ci, "config", "remote.origin.uploadpack", f"sleep {seconds}; git-upload-pack")
+    return origin, ci
+
+
+def test_a_step_that_ends_before_taking_the_early_fetch_waits_for_it(tmp_path: Path,
+                                                                      keys: Keys) -> None:
+    # A CI step that fails before it reads (here: a bad --now) must not leave git writing the
+    # notes ref while the next step starts: the process ends when the fetch has.
+    origin, ci = slow_clone(tmp_path, keys, 1)
     done = subprocess.run([sys.executable, "-m", "cli", "decide", "--now", "whenever"], cwd=ci,
                           capture_output=True, text=True, env=clean_env())
     assert done.returncode == 2 and "--now" in done.stderr
@@ -142,11 +148,7 @@ def test_ctrl_c_while_the_program_loads_is_one_line_not_a_traceback(tmp_path: Pa
                                                                     keys: Keys) -> None:
     # Before ``error_handler`` is in place (imports, ~60 ms of a step), Ctrl-C printed Python's
     # traceback. Now: its one line and status, and the early fetch is seen to as at any exit.
-    origin, work = make_origin(tmp_path)
-    head = git(work, "rev-parse", "HEAD").strip()
-    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
-    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
-    git(ci, "config", "remote.origin.uploadpack", "sleep 1; git-upload-pack")  # a slow remote
+    origin, ci = slow_clone(tmp_path, keys, 1)
     loading = ("import sys; sys.argv = ['deploy-ledger', 'decide']\n"
                "import cli.main  # the early fetch starts here\n"
                "raise KeyboardInterrupt  # Ctrl-C while the rest loads")
@@ -169,11 +171,7 @@ def interrupted(seconds: float) -> None:
 def test_an_interrupted_fetch_stops_git(tmp_path: Path, keys: Keys, how: str) -> None:
     # Ctrl-C (or a runner's SIGINT to the step's process) while a fetch runs: git must not go
     # on and move the notes ref after the command has ended.
-    origin, work = make_origin(tmp_path)
-    head = git(work, "rev-parse", "HEAD").strip()
-    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
-    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
-    git(ci, "config", "remote.origin.uploadpack", "sleep 2; git-upload-pack")  # a slow remote
+    _origin, ci = slow_clone(tmp_path, keys, 2)
     fetching = Store.discover(ci, os.environ).git.start_fetch(
         "origin", "refs/notes/deploys", "refs/notes/remotes/origin/deploys")
     interrupted(0.3)
