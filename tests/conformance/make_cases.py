@@ -142,34 +142,28 @@ def verification_cases() -> list[dict[str, object]]:
              expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": False,
                             "reason": "belongs to ledger"}],
              judge=judge(MONDAY_10), expect_verdict={"verdict": "wait"}),
-        case("payload-is-not-toml", "LEDGER.md §2.3",
-             "a signed hold whose payload is not TOML (`clock = 1 1`: two integers, not 11) is "
-             "malformed: it never counts, however its bytes are signed",
-             [{"message": "t", "notes": {A: note(*BASE), C: note(not_toml())}}],
-             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": False,
-                            "reason": "malformed"}],
-             judge=judge(MONDAY_10, fps={"migrate": FP1}),
-             expect_verdict={"verdict": "deploy"}),
-        case("payload-long-and-not-plain", "LEDGER.md §2.3",
-             "a signed hold whose payload is valid TOML over 4096 bytes with a literal string "
-             "is malformed (the next case: a short one counts)",
-             [{"message": "t", "notes": {A: note(*BASE),
-                                         C: note(not_toml('reason = "stop"',
-                                                          f"reason = '{'x' * 4096}'", 3))}}],
-             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": False,
-                            "reason": "malformed"}],
-             judge=judge(MONDAY_10, fps={"migrate": FP1}),
-             expect_verdict={"verdict": "deploy"}),
-        case("payload-short-and-not-plain", "LEDGER.md §2.3",
-             "a signed hold whose payload is valid TOML under 4096 bytes with a literal string "
-             "counts: readers decode any valid TOML inline table that short",
-             [{"message": "t", "notes": {
-                 A: note(*BASE), C: note(not_toml('reason = "stop"', "reason = 'stop'", 3))}}],
-             expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": True,
-                            "reason": ""}],
-             judge=judge(MONDAY_10, fps={"migrate": FP1}),
-             expect_verdict={"verdict": "wait"}),
+        signed_hold("payload-is-not-toml",
+                    "a signed hold whose payload is not TOML (`clock = 1 1`: two integers, not 11) "
+                    "is malformed: it never counts, however its bytes are signed", not_toml()),
+        signed_hold("payload-long-and-not-plain",
+                    "a signed hold whose payload is valid TOML over 4096 bytes with a literal "
+                    "string is malformed (the next case: a short one counts)",
+                    not_toml('reason = "stop"', f"reason = '{'x' * 4096}'", 3)),
+        signed_hold("payload-short-and-not-plain",
+                    "a signed hold whose payload is valid TOML under 4096 bytes with a literal "
+                    "string counts: readers decode any valid TOML inline table that short",
+                    not_toml('reason = "stop"', "reason = 'stop'", 3), counts=True),
     ]
+
+
+def signed_hold(name: str, about: str, line: str, *, counts: bool = False) -> dict[str, object]:
+    """A case of one signed hold line on C: it counts (the build waits) or is malformed."""
+    return case(name, "LEDGER.md §2.3", about,
+                [{"message": "t", "notes": {A: note(*BASE), C: note(line)}}],
+                expect_lines=[{"note": C, "line": 2, "answer": "event", "counts": counts,
+                               "reason": "" if counts else "malformed"}],
+                judge=judge(MONDAY_10, fps={"migrate": FP1}),
+                expect_verdict={"verdict": "wait" if counts else "deploy"})
 
 
 def not_toml(before: str = "clock = 11,", after: str = "clock = 1 1,", clock: int = 11) -> str:
