@@ -108,9 +108,10 @@ def _answer(chunk: list[str]) -> _Answer:
         try:
             message, parents, tree = store.commit_info(commit)
             found = changed(store, commit, parents)
-            for obj in found:
+            for obj in sorted(found):  # in the read's order: an oversized note is named as met
+                current = lines.of(commit, obj)
                 before = [lines.of(parent, obj) for parent in parents]
-                for raw in lines.of(commit, obj):  # the lines it added: those the read decodes
+                for raw in current:  # the lines it added: those the read decodes
                     if raw not in known.decoded and not any(raw in had for had in before):
                         line = classify(raw)
                         if isinstance(line, EventLine):

@@ -1,7 +1,7 @@
 """The repository: objects, refs and notes trees, through pygit2 (with ``transport``, the git
 executable, the only module that touches git). Notes live at ``abcd…`` or fanned out (``ab/cd…``,
 any depth); we read every layout (the union when one object has notes at two depths) and split a
-level holding over ``FANOUT_LIMIT`` notes, as git does, so an append rewrites a few small trees."""
+level holding over ``FANOUT_LIMIT`` notes, so an append rewrites a few small trees."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .transport import NOTES_DEPTH as NOTES_DEPTH
 from .transport import NOTES_REF as NOTES_REF
 from .transport import REMOTE_NAME, Git, PushResult
 
-FANOUT_LIMIT = 256
+FANOUT_LIMIT = 32  # each notes commit copies its level: 29-byte subtree entries, not 68-byte notes
 MAX_HISTORY = 100_000  # commits walked to answer one ancestry question
 FULL_DEPTH = 2**31 - 1  # git's "infinite" depth
 

@@ -70,6 +70,25 @@ def test_git_reads_what_we_write_flat_and_fanned_out(tmp_path: Path, keys: Keys)
     assert all(seen.check.ok for seen in loaded.seen)
 
 
+def test_an_append_at_the_size_archives_keep_writes_small_trees(tmp_path: Path) -> None:
+    # Every notes commit is a new copy of each tree level it changes, and a fresh clone fetches
+    # 64 of them: between archives a tree holds 64-128 notes, so a flat level (68 bytes a note)
+    # made trees two thirds of what every CI job fetched.
+    _origin, work = make_origin(tmp_path)
+    store = Store.discover(work, os.environ)
+    objects = make_blobs(work, 101)
+    write_notes(store, {obj: f"note {i}" for i, obj in enumerate(objects[:100])})
+    before = store.tip()
+    write_notes(store, {objects[100]: "one more"})
+    old = set(git(work, "rev-list", "--objects", before).split())
+    new = [row.split()[0] for row in git(work, "rev-list", "--objects", NOTES_REF).splitlines()
+           if row.split()[0] not in old]
+    sizes = {oid: int(git(work, "cat-file", "-s", oid)) for oid in new
+             if git(work, "cat-file", "-t", oid).strip() == "tree"}
+    assert 1 <= len(sizes) <= 2  # the root, and the subtree the note went into if it has one
+    assert sum(sizes.values()) < 100 * 68 // 2
+
+
 def test_we_read_git_fanout_and_cat_sort_uniq_merges(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
     objects = make_blobs(work, 300)
