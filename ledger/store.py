@@ -1,7 +1,6 @@
 """The repository: objects, refs and notes trees, through pygit2 (with ``transport``, the git
-executable, the only module that touches git). Notes live at ``abcd…`` or fanned out (``ab/cd…``,
-any depth); we read every layout (the union when one object has notes at two depths) and split a
-level holding over ``FANOUT_LIMIT`` notes, so an append rewrites a few small trees."""
+executable, the only module that touches git). Notes are read in every layout (``abcd…``,
+``ab/cd…``, any depth; the union of a note at two depths) and written fanned out (LEDGER.md §1)."""
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ MAX_HISTORY = 100_000  # commits walked to answer one ancestry question
 FULL_DEPTH = 2**31 - 1  # git's "infinite" depth
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
+_FAN = re.compile(r"[0-9a-f]{2}\Z")  # a fanned-out level's subtree
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
 _GITLINK = pygit2.enums.FileMode.COMMIT
@@ -56,7 +56,6 @@ class Store:
             return cls(pygit2.Repository(found), env, remote)
         except pygit2.GitError as exc:
             raise RepositoryError(f"cannot open repository {found}: {exc}") from None
-
 
     @property
     def workdir(self) -> Path | None:
@@ -222,7 +221,7 @@ class Store:
             for entry in current:
                 path = prefix + entry.name
                 if entry.filemode == _TREE:
-                    if len(entry.name) == 2 and _HEX.match(entry.name) and len(path) < 64:
+                    if _FAN.match(entry.name) and len(path) < 64:
                         stack.append((path, repo[entry.id]))
                 elif _OBJECT.match(path) and entry.type_str == "blob":
                     notes.setdefault(path, []).append(entry.id)
@@ -318,21 +317,22 @@ class Store:
         return str(self.repo.create_commit(None, who, who, message, pygit2.Oid(hex=tree), ids))
 
     def _write_level(self, tree: Any, updates: dict[str, tuple[str, Any]]) -> Any:
-        # updates: remaining-path -> (object id, blob oid) for notes below this level.
+        # updates: path below here -> (object, blob); a fanned-out level puts new notes in subtrees
         builder = self.repo.TreeBuilder(tree) if tree is not None else self.repo.TreeBuilder()
+        subs = {e.name: e.id for e in tree or () if e.filemode == _TREE and _FAN.match(e.name)}
         down: dict[str, dict[str, tuple[str, Any]]] = {}
         for rest, item in updates.items():
             sub = rest[:2]
-            if tree is not None and sub in tree and tree[sub].filemode == _TREE and len(rest) > 2:
+            if len(rest) > 2 and (sub in subs or (subs and builder.get(sub) is None)):
                 down.setdefault(sub, {})[rest[2:]] = item
                 if builder.get(rest) is not None:
                     builder.remove(rest)
             else:
                 builder.insert(rest, item[1], _BLOB)
         for sub, items in down.items():
-            builder.insert(sub, self._write_level(self.repo[tree[sub].id], items), _TREE)
-        oid = builder.write()
-        return self._split_if_large(oid)
+            child = self.repo[subs[sub]] if sub in subs else None
+            builder.insert(sub, self._write_level(child, items), _TREE)
+        return self._split_if_large(builder.write())
 
     def _split_if_large(self, oid: Any) -> Any:
         tree = self.repo[oid]

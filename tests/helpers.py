@@ -307,9 +307,10 @@ def push_note(project: Project, line: str, *, commit: str | None = None,
 
 
 def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: str,
-                  index: int, out: str) -> None:
+                  index: int, out: str, distinct: bool = False) -> None:
     """A separate process appending one event per round, all processes starting each round at
-    once; writes the ids it recorded to ``out``."""
+    once (about HEAD, or with ``distinct`` a commit of its own each round); writes the ids it
+    recorded to ``out``."""
     os.environ[KEY_ENV] = key
     for name, value in PINNED_ENV.items():
         os.environ[name] = value
@@ -328,7 +329,8 @@ def append_worker(path: str, rounds: int, barrier: object, key: str, allowed: st
     ids = []
     for round_ in range(rounds):
         barrier.wait()  # type: ignore[attr-defined]
-        draft = Draft(Build({"migrate": f"{index:08x}{round_:08x}"}), head,
+        about = hashlib.sha1(f"{index}-{round_}".encode()).hexdigest() if distinct else head
+        draft = Draft(Build({"migrate": f"{index:08x}{round_:08x}"}), about,
                       Author("test", f"{index}-{round_}"))
         ids += [e.id for e in writer.record([draft], T0)]
     Path(out).write_text("\n".join(ids) + "\n")

@@ -147,7 +147,10 @@ def test_unreachable_remote_is_a_remote_error(tmp_path: Path, keys: Keys) -> Non
     assert "hunter2" not in str(info.value) and "cannot fetch" in str(info.value)
 
 
-def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
+@pytest.mark.parametrize("distinct", [False, True], ids=["one-note", "many-notes"])
+def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys, distinct: bool) -> None:
+    # many-notes: each build about a commit of its own, so concurrent writers' trees go from
+    # flat to fanned out (over 32 notes), and archive (over 128), while they merge each other's.
     origin, work = make_origin(tmp_path)
     procs, rounds = 8, 20
     ctx = multiprocessing.get_context("spawn")
@@ -157,7 +160,7 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
         path = clone(str(origin), tmp_path / f"w{i}")
         workers.append(ctx.Process(target=append_worker, args=(
             str(path), rounds, barrier, keys.private, keys.allowed('namespaces="deploy-ledger"'), i,
-            str(tmp_path / f"ids{i}"))))
+            str(tmp_path / f"ids{i}"), distinct)))
     for proc in workers:
         proc.start()
     for proc in workers:
@@ -167,10 +170,17 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path, keys: Keys) -> None:
     for i in range(procs):
         recorded |= set((tmp_path / f"ids{i}").read_text().split())
     assert len(recorded) == procs * rounds
-    assert ids_on_origin(origin) == recorded
+    if distinct:  # plain git finds each note in the tip's fanned-out tree; archived ones left it
+        assert ids_on_origin(origin) < recorded
+        assert all(len(row.split("\t")[1]) == 2 for row in git(origin, "ls-tree", NOTES_REF,
+                                                                 ).splitlines())
+    else:
+        assert ids_on_origin(origin) == recorded
     loaded = make_writer(work, keys)
     loaded.pull()
-    assert len(loaded.reader.load(T0, full=True, keep=None).seen) == procs * rounds
+    seen = loaded.reader.load(T0, full=True, keep=None).seen
+    assert len(seen) == procs * rounds
+    assert {s.event.id for s in seen if s.event is not None} == recorded
 
 
 def _tamper(book: Writer, text_edit: tuple[str, str] | None, body: object,
