@@ -215,6 +215,7 @@ def scenario(sizes: list[int], deploy_every: int, runs: int) -> list[tuple[int, 
             grower.grow(size - done, deploy_every)
             built = time.perf_counter() - started
             done = size
+            os.sync()  # the pushed pack on disk first: its write-back made clones' fsyncs wait
             figures = measure(url, base, ci_env(env), runs)
             figures["append"] = grower.append_time(env)
             figures["built"] = built
