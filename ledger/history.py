@@ -96,7 +96,7 @@ class Lines:
         size = len(blob) if size is None else size
         if size > MAX_NOTE:
             # Not read, and not fatal: one oversized note must not stop the ledger forever.
-            self.oversized[oid] = (obj, size)
+            self.oversized.setdefault(oid, (obj, size))
             return {}
         found: dict[bytes, int] = {}
         for number, raw in split(blob):

@@ -261,18 +261,18 @@ class Store:
         return [self.blob(oid) for oid in self.note_blob_ids(commit, obj)]  # their contents
 
     def changed_objects(self, old: str | None, new: str) -> set[str]:
-        """Objects whose notes differ between two notes commits (any layout on either side)."""
+        """Objects whose notes differ between two notes commits, in any layout on either side;
+        a note only moved to another depth (the same blobs) has not changed."""
         new_tree = self._tree(new)
         if old is None:
             return set(self.note_paths(new))
-        diff = self._tree(old).diff_to_tree(new_tree)
-        changed: set[str] = set()
-        for delta in diff.deltas:
-            for path in (delta.old_file.path, delta.new_file.path):
-                obj = path.replace("/", "")
+        blobs: dict[str, tuple[set[str], set[str]]] = {}  # object -> blob ids before, after
+        for delta in self._tree(old).diff_to_tree(new_tree).deltas:
+            for side, file in enumerate((delta.old_file, delta.new_file)):  # (an absent one: 0s)
+                obj = file.path.replace("/", "")
                 if _OBJECT.match(obj):
-                    changed.add(obj)
-        return changed
+                    blobs.setdefault(obj, (set(), set()))[side].add(str(file.id))
+        return {obj for obj, (before, after) in blobs.items() if before != after}
 
     def walk(self, tip: str, hide: str | None = None) -> Iterator[str]:
         """Every commit reachable from ``tip`` and not from ``hide``."""
@@ -347,8 +347,8 @@ class Store:
             if existing is not None and existing.filemode != _TREE:
                 continue
             child = self.repo[existing.id] if existing is not None else None
-            if child is not None and entry.name[2:] in child:
-                continue  # a note at two depths: leave it; readers take the union
+            if child is not None and (entry.name[2:] in child or entry.name[2:4] in child):
+                continue  # a note (or a level) below it too: leave it; readers take the union
             groups.setdefault(sub, {})[entry.name[2:]] = (entry.name, entry.id)
             builder.remove(entry.name)
         for sub, items in groups.items():

@@ -15,7 +15,7 @@ import pytest
 from conftest import make_writer
 from helpers import GitDaemon, Keys, Project, clone, git, make_origin
 
-from ledger import publish
+from ledger import publish, store
 from ledger.errors import HistoryCut
 from ledger.events import Author, Build, Deployed, Hold
 from ledger.publish import Draft, Writer
@@ -33,7 +33,7 @@ def fingerprint(i: int) -> str:
     return hashlib.sha256(str(i // 40).encode()).hexdigest()[:16]  # a migration every 40
 
 
-def grow(book: Writer, start: int, builds: int) -> None:
+def grow(book: Writer, start: int, builds: int, *, push: bool = True) -> None:
     """``builds`` CI builds, one notes commit each; every 25th also records a deploy."""
     book.archive_at, book.keep_recent = ARCHIVE_AT, KEEP_RECENT
     for i in range(start, start + builds):
@@ -42,7 +42,8 @@ def grow(book: Writer, start: int, builds: int) -> None:
         if i % 25 == 24:
             drafts.append(Draft(Deployed(("migrate",), work), code_commit(i), BY))
         book.append(drafts, T0 + timedelta(minutes=i))
-    book.push()
+    if push:
+        book.push()
 
 
 @pytest.fixture
@@ -156,6 +157,32 @@ def test_a_writer_that_missed_the_archive_merges_without_undoing_it(
     assert late_tip.strip() == ""  # the merge kept the archive
     loaded = late.reader.load(T0, full=True)
     assert loaded.removals == [] and loaded.archived > 0
+
+
+@pytest.mark.parametrize("archives", ["remote", "local"])
+def test_an_archive_survives_a_merge_with_a_side_whose_tree_fanned_out(
+        tmp_path: Path, keys: Keys, origin: tuple[Path, str, Path],
+        monkeypatch: pytest.MonkeyPatch, archives: str) -> None:
+    # Fanning a tree out moves every note to a new path: a merge that took a moved note for a
+    # changed one put every archived note back (a red team's finding).
+    monkeypatch.setattr(store, "FANOUT_LIMIT", 16)
+    _bare, url, work = origin
+    book = make_writer(work, keys)
+    grow(book, 0, 14)  # 14 notes, flat
+    late = make_writer(clone(url, tmp_path / "late"), keys)
+    late.pull()
+    if archives == "remote":
+        grow(book, 14, 20)  # the origin fans out, then archives
+        grow(late, 100, 3)  # 17 notes: fanned out on the old tip; then fetch, merge, push
+    else:
+        grow(late, 14, 20, push=False)  # archived here, not pushed yet
+        grow(book, 100, 3)  # the origin fans out
+        late.push()  # merges the fanned-out origin into its archive
+    archived = code_commit(0)
+    late_tip = git(tmp_path / "late", "notes", "--ref=deploys", "show", archived, check=False)
+    assert late_tip.strip() == ""  # the merge kept the archive
+    loaded = late.reader.load(T0, full=True)
+    assert loaded.removals == [] and loaded.missing == {} and loaded.archived > 0
 
 
 def test_a_shallow_history_without_a_checkpoint_is_fetched_whole(

@@ -180,6 +180,40 @@ def test_an_oversized_note_is_named_as_one_process_names_it(tmp_path: Path, keys
     assert said(many) == said(one)
 
 
+def test_an_oversized_note_met_again_through_a_merge_base_keeps_its_first_name(
+        tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The read asks a merge base no worker read (``_merged_away``) for a blob the workers had
+    # named: splitting it again renamed it (a red team's finding).
+    _origin, work = make_origin(tmp_path)
+    book = make_writer(work, keys)
+    for i in range(3):
+        book.append([Draft(Build({"migrate": f"{i:016x}"}), code_commit(i), BY)],
+                    T0 + timedelta(minutes=i))
+    big = work / "big.txt"
+    big.write_text("x" * 5000 + "\n")
+    ref, one_note, other = "refs/notes/deploys", code_commit(901), code_commit(900)
+    git(work, "notes", "--ref=deploys", "add", "-f", "-F", str(big), one_note)
+    base = git(work, "rev-parse", ref).strip()
+    git(work, "notes", "--ref=deploys", "add", "-f", "-m", "a line", one_note)
+    first = git(work, "rev-parse", ref).strip()
+    git(work, "update-ref", ref, base)
+    for i in range(10, 25):  # a long side on which the big note stays
+        git(work, "notes", "--ref=deploys", "add", "-f", "-m", f"side {i}", code_commit(i))
+    second = git(work, "rev-parse", ref).strip()
+    tree = git(work, "rev-parse", second + "^{tree}").strip()
+    git(work, "update-ref", ref, git(work, "commit-tree", tree, "-p", first, "-p", second,
+                                     "-m", "merge").strip())
+    for i in range(30, 45):
+        git(work, "notes", "--ref=deploys", "add", "-f", "-m", f"top {i}", code_commit(i))
+    git(work, "notes", "--ref=deploys", "add", "-f", "-F", str(big), other)
+    monkeypatch.setattr(history, "MAX_NOTE", 4096)
+    monkeypatch.setattr(replay, "MAX_NOTE", 4096)
+    alone, _r = read(work, book, monkeypatch, ahead=False)
+    many, _r = read(work, book, monkeypatch, ahead=True)
+    assert [p.commit for p in alone.problems if "bytes, over" in p.reason] == [other]
+    assert said(many) == said(alone)
+
+
 def test_a_note_with_many_versions_keeps_each_line_once(tmp_path: Path, keys: Keys) -> None:
     # Forty builds of one commit are forty versions of its note: a read that kept each version's
     # lines apart held a square of them (a crowd's 670-line note: over 1 GB a process).

@@ -89,6 +89,28 @@ def test_an_append_at_the_size_archives_keep_writes_small_trees(tmp_path: Path) 
     assert sum(sizes.values()) < 100 * 68 // 2
 
 
+def test_fanning_out_leaves_a_deeper_copy_of_a_note_in_place(tmp_path: Path) -> None:
+    # A flat note moved into a subtree that holds its object two levels down overwrote that
+    # copy, and its lines left the tip (a red team's finding; a tree git or a person wrote).
+    _origin, work = make_origin(tmp_path)
+    store = Store.discover(work, os.environ)
+    objects = make_blobs(work, FANOUT_LIMIT + 2)
+    deep, repo = objects[0], store.repo
+    root = repo.TreeBuilder()
+    for i, obj in enumerate(objects[:FANOUT_LIMIT + 1]):
+        root.insert(obj, repo.create_blob(f"flat {i}\n".encode()), pygit2.enums.FileMode.BLOB)
+    inner = repo.TreeBuilder()
+    inner.insert(deep[4:], repo.create_blob(b"deep line\n"), pygit2.enums.FileMode.BLOB)
+    middle = repo.TreeBuilder()
+    middle.insert(deep[2:4], inner.write(), pygit2.enums.FileMode.TREE)
+    root.insert(deep[:2], middle.write(), pygit2.enums.FileMode.TREE)
+    store.set_ref(NOTES_REF, store.create_commit(str(root.write()), [], "by hand\n"))
+    write_notes(store, {objects[-1]: "unrelated"})  # over the limit: the level fans out
+    shown = git(work, "notes", "--ref=deploys", "show", deep)
+    kept = b"".join(store.blob(b) for b in store.note_blob_ids(store.tip(), deep))
+    assert b"deep line" in kept and b"flat 0" in kept and shown.strip()
+
+
 def test_we_read_git_fanout_and_cat_sort_uniq_merges(tmp_path: Path, keys: Keys) -> None:
     _origin, work = make_origin(tmp_path)
     objects = make_blobs(work, 300)
