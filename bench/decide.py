@@ -4,7 +4,8 @@ A repository of ``files`` files and ``commits`` commits (written with ``git fast
 ledger grown to ``builds`` builds the way CI grows it (``bench/history.py``), served by
 ``git daemon``, and a CI clone (``--depth=50``). Each figure is the median wall time of ``runs``
 fresh processes after one warm-up, measured side by side; ``decide`` includes its notes fetch
-(an incremental one: the clone fetched the ledger in its warm-up run).
+(an incremental one: the clone fetched the ledger in its warm-up run). The commands take
+turns, round by round, so that the machine's drift in speed falls on all of them alike.
 """
 
 from __future__ import annotations
@@ -52,16 +53,21 @@ def fast_import(repo: Path, files: int, commits: int) -> None:
                    env=dict(os.environ, **GIT_ENV))
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str], runs: int, shell: bool = False,
-          ) -> float:
-    samples = []
+def timed(commands: dict[str, tuple[list[str], bool]], cwd: Path, env: dict[str, str],
+          runs: int) -> dict[str, float]:
+    """The median wall time of each command (``(argv, shell)``) over ``runs`` rounds after one
+    warm-up round. Each round runs every command once, in turn: a machine's speed can drift by
+    tens of percent within minutes, and a command timed in a block of its own took the drift
+    alone, which moved the ratio to the floor by as much as the difference it measures."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
     for attempt in range(runs + 1):
-        started = time.perf_counter()
-        subprocess.run(command if not shell else command[0], cwd=cwd, env=env, shell=shell,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if attempt:  # the first run is the warm-up
-            samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for name, (command, shell) in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command if not shell else command[0], cwd=cwd, env=env, shell=shell,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if attempt:  # the first round is the warm-up
+                samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def setup(base: Path, files: int, commits: int, builds: int, env: dict[str, str],
@@ -107,25 +113,23 @@ def bench_decide(files: int, commits: int, builds: int, runs: int) -> None:
         ci, py = ci_env(env), sys.executable
         recipe = ["git log --since='yesterday 23:00' --format=oneline -- '**/migrations/*' "
                   "| wc -l"]
-        figures = {
-            "python -c 'import pygit2' (floor)": timed([py, "-c", "import pygit2"], clone, ci,
-                                                        runs),
-            "deploy-ledger decide (fetch included)": timed(
-                [py, "-m", "cli", "decide", "--now", NOW], clone, ci, runs),
-            "deploy-ledger decide --offline": timed(
-                [py, "-m", "cli", "decide", "--offline", "--now", NOW], clone, ci, runs),
+        figures = timed({
+            "python -c 'import pygit2' (floor)": ([py, "-c", "import pygit2"], False),
+            "deploy-ledger decide (fetch included)": (
+                [py, "-m", "cli", "decide", "--now", NOW], False),
+            "deploy-ledger decide --offline": (
+                [py, "-m", "cli", "decide", "--offline", "--now", NOW], False),
             # The fetch decide makes (nothing new to bring), by git alone: over git:// on
             # loopback most of it is TCP waiting (Nagle and delayed ACKs), not work.
-            "git fetch of the ledger alone": timed(
+            "git fetch of the ledger alone": (
                 ["git", "fetch", "--no-tags", "--quiet", "--negotiation-tip=refs/notes/*",
                  "--refmap=", "origin", "+refs/notes/deploys:refs/notes/remotes/origin/deploys"],
-                clone, ci, runs),
-            "git ls-remote of the ledger (one round trip)": timed(
-                ["git", "ls-remote", "origin", "refs/notes/deploys"], clone, ci, runs),
-            "today's recipe (git log --since … | wc -l)": timed(recipe, clone, ci, runs,
-                                                                  shell=True),
-            "deploy-ledger --help": timed([py, "-m", "cli", "--help"], clone, ci, runs),
-        }
+                False),
+            "git ls-remote of the ledger (one round trip)": (
+                ["git", "ls-remote", "origin", "refs/notes/deploys"], False),
+            "today's recipe (git log --since … | wc -l)": (recipe, True),
+            "deploy-ledger --help": ([py, "-m", "cli", "--help"], False),
+        }, clone, ci, runs)
         width = max(map(len, figures))
         for name, seconds in figures.items():
             print(f"{name:<{width}}  {seconds * 1000:7.1f} ms")
