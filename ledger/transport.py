@@ -20,6 +20,11 @@ from .errors import RemoteError
 GIT_TIMEOUT = 120.0
 NOTES_REF = "refs/notes/deploys"
 NOTES_DEPTH = 64  # notes commits a fresh clone fetches: several checkpoints deep (LEDGER.md §6.2)
+# Our fetches start no housekeeping: git runs `gc --auto` (or `maintenance run --auto`) after a
+# fetch, which in a long-lived clone can pack for seconds inside a CI step, or go on in the
+# background past its end. (`-c`, not `--no-auto-maintenance`: git before 2.29 ignores an unknown
+# key but refuses an unknown option.)
+NO_HOUSEKEEPING = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")
 REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")  # a remote of the clone, never a URL or path
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 
@@ -99,11 +104,13 @@ class Git:
         if not env.get("GIT_SSH_COMMAND") and not ssh_configured:
             self.env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``git args``; with ``check`` a failure is a ``RemoteError`` with git's message."""
+    def run(self, *args: str, check: bool = True, config: tuple[str, ...] = (),
+            ) -> subprocess.CompletedProcess[str]:
+        """Run ``git config args`` (``config``: ``-c`` options); with ``check`` a failure is a
+        ``RemoteError`` with git's message."""
         try:
             result = subprocess.run(
-                ["git", *args], cwd=self.cwd, capture_output=True, text=True, env=self.env,
+                ["git", *config, *args], cwd=self.cwd, capture_output=True, text=True, env=self.env,
                 stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT, errors="replace")
         except subprocess.TimeoutExpired:
             raise RemoteError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s") from None
@@ -174,8 +181,9 @@ class Git:
         # Offer only notes as common history: the code's commits never are, and a server
         # walks its whole notes history looking for them (0.5 s at 100,000 notes commits).
         # A clone without notes offers none (git warns, and sends no "have").
-        args = ["git", "fetch", "--no-tags", "--no-recurse-submodules", "--quiet", *deep,
-                "--negotiation-tip=refs/notes/*", "--refmap=", remote, f"+{src}:{dst}"]
+        args = ["git", *NO_HOUSEKEEPING, "fetch", "--no-tags", "--no-recurse-submodules",
+                "--quiet", *deep, "--negotiation-tip=refs/notes/*", "--refmap=", remote,
+                f"+{src}:{dst}"]
         try:
             proc = subprocess.Popen(args, cwd=self.cwd, env=self.env, text=True,
                                     errors="replace", stdin=subprocess.DEVNULL,
@@ -194,7 +202,8 @@ class Git:
     def fetch_commits(self, remote: str, commits: list[str], depth: int) -> bool:
         """Fetch ``commits`` and ``depth`` generations of their history (no ref moves)."""
         return self.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
-                        f"--depth={depth}", remote, *commits, check=False).returncode == 0
+                        f"--depth={depth}", remote, *commits, check=False,
+                        config=NO_HOUSEKEEPING).returncode == 0
 
     def push(self, remote: str, commit: str, dst: str) -> PushResult:
         """Push ``commit`` to ``dst`` without force: a compare-and-swap. A lost race or a declined

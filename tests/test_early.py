@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_writer
-from helpers import Keys, clean_env, clone, git, make_origin
+from helpers import Keys, clean_env, clone, commit_file, git, make_origin
 
 from ledger import early, tomlline
 from ledger.errors import ConfigError, RemoteError
@@ -218,3 +218,31 @@ def test_a_configuration_too_dotted_to_read_is_not_read_early(tmp_path: Path,
     (tmp_path / "deploy-ledger.toml").write_text(".".join("a" * 100) + ' = 1\nremote = "up"\n')
     monkeypatch.setattr(tomlline.tomllib, "loads", refuse)
     assert early._remote(tmp_path) is None  # no guess: the reader says what is wrong
+
+
+@pytest.mark.parametrize("how", ["early", "reader", "commits"])
+def test_our_fetches_start_no_housekeeping(tmp_path: Path, keys: Keys, how: str) -> None:
+    # git runs `gc --auto` after a fetch: in a long-lived clone that can pack for seconds inside
+    # a CI step. Here any gc would run (two packs, a limit of one) and in the foreground.
+    origin, work = make_origin(tmp_path)
+    head = git(work, "rev-parse", "HEAD").strip()
+    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
+    commit_file(work, "more", "more\n", "more")
+    git(work, "push", "-q", "origin", "main")
+    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    commit_file(ci, "local", "local\n", "local")
+    git(ci, "repack", "-q")
+    git(ci, "config", "gc.autoPackLimit", "1")
+    git(ci, "config", "gc.autoDetach", "false")
+    packs = sorted((ci / ".git" / "objects" / "pack").glob("*.pack"))
+    assert len(packs) == 2
+    store = Store.discover(ci, os.environ)
+    if how == "early":
+        early.start(str(ci), os.environ)
+        assert early.fetch(store) is not None
+    elif how == "reader":
+        assert store.fetch() is not None
+    else:
+        assert store.fetch_commits([git(origin, "rev-parse", "main").strip()], 2)
+    # Nothing repacked: the packs that were there still are (a fetch may add one of its own).
+    assert set(packs) <= set((ci / ".git" / "objects" / "pack").glob("*.pack"))
