@@ -116,6 +116,7 @@ def bench_verify(builds: int, deploy_every: int, runs: int) -> None:
     print(f"  of which git fetching the whole notes history   {fetched:8.2f} s   (git alone)")
     print(f"  floor: every notes commit's tree read once      {trees:8.2f} s   (one core)")
     print(f"  floor: one Ed25519 verification per event       {ed25519:8.2f} s   (one core)")
-    print(f"  floor: both, on all {cores} cores (one core's / {cores})     {floor:8.2f} s")
-    print(f"  floor: both, split over {cores} processes at once  {together:8.2f} s   "
-          f"(first verify: {cold / together:.2f}x)")
+    divided = f"floor: both, on all {cores} cores (one core's / {cores})"
+    split = f"floor: both, split over {cores} processes at once"
+    print(f"  {divided:<48}{floor:8.2f} s")
+    print(f"  {split:<48}{together:8.2f} s   (first verify: {cold / together:.2f}x)")
