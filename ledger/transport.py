@@ -106,8 +106,8 @@ class Git:
 
     def run(self, *args: str, check: bool = True, config: tuple[str, ...] = (),
             ) -> subprocess.CompletedProcess[str]:
-        """Run ``git config args`` (``config``: ``-c`` options); with ``check`` a failure is a
-        ``RemoteError`` with git's message."""
+        """Run git with ``args``, after the ``-c`` options in ``config``; with ``check`` a
+        failure is a ``RemoteError`` with git's message."""
         try:
             result = subprocess.run(
                 ["git", *config, *args], cwd=self.cwd, capture_output=True, text=True, env=self.env,
