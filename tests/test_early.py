@@ -26,12 +26,18 @@ def refuse_to_fetch(*, whole: bool = False) -> str | None:
     raise AssertionError("fetched again")
 
 
-def test_the_first_reader_takes_the_early_fetch(tmp_path: Path, keys: Keys,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def ci_clone(tmp_path: Path, keys: Keys) -> tuple[Path, Path, Path]:
+    """An origin with one event, the working clone that recorded it, and a CI-like clone."""
     origin, work = make_origin(tmp_path)
     head = git(work, "rev-parse", "HEAD").strip()
     make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
     ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    return origin, work, ci
+
+
+def test_the_first_reader_takes_the_early_fetch(tmp_path: Path, keys: Keys,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    origin, _work, ci = ci_clone(tmp_path, keys)
     early.start(str(ci), os.environ)
     store = Store.discover(ci, os.environ)
     monkeypatch.setattr(store, "fetch", refuse_to_fetch)
@@ -124,10 +130,7 @@ def test_no_early_fetch_for_a_remote_the_clone_does_not_have(tmp_path: Path) -> 
 
 def slow_clone(tmp_path: Path, keys: Keys, seconds: int) -> tuple[Path, Path]:
     """An origin with one event, and a CI-like clone of it whose fetches wait ``seconds``."""
-    origin, work = make_origin(tmp_path)
-    head = git(work, "rev-parse", "HEAD").strip()
-    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
-    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    origin, _work, ci = ci_clone(tmp_path, keys)
     git(ci, "config", "remote.origin.uploadpack", f"sleep {seconds}; git-upload-pack")
     return origin, ci
 
@@ -193,10 +196,7 @@ def test_an_interrupted_fetch_stops_git(tmp_path: Path, keys: Keys, how: str) ->
 
 
 def test_no_early_fetch_for_a_step_told_not_to_fetch(tmp_path: Path, keys: Keys) -> None:
-    origin, work = make_origin(tmp_path)
-    head = git(work, "rev-parse", "HEAD").strip()
-    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
-    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
+    _origin, _work, ci = ci_clone(tmp_path, keys)
     asked = tmp_path / "asked"
     git(ci, "config", "remote.origin.uploadpack", f"touch {asked}; git-upload-pack")
     for args in (["record", "--no-push"], ["decide", "--offline"]):
@@ -224,12 +224,9 @@ def test_a_configuration_too_dotted_to_read_is_not_read_early(tmp_path: Path,
 def test_our_fetches_start_no_housekeeping(tmp_path: Path, keys: Keys, how: str) -> None:
     # git runs `gc --auto` after a fetch: in a long-lived clone that can pack for seconds inside
     # a CI step. Here any gc would run (two packs, a limit of one) and in the foreground.
-    origin, work = make_origin(tmp_path)
-    head = git(work, "rev-parse", "HEAD").strip()
-    make_writer(work, keys).record([Draft(Hold("x"), head, Author(human="a"))], T0)
-    commit_file(work, "more", "more\n", "more")
+    origin, work, ci = ci_clone(tmp_path, keys)
+    commit_file(work, "more", "more\n", "more")  # something for `fetch_commits` to bring
     git(work, "push", "-q", "origin", "main")
-    ci = clone(f"file://{origin}", tmp_path / "ci", "--depth=1")
     commit_file(ci, "local", "local\n", "local")
     git(ci, "repack", "-q")
     git(ci, "config", "gc.autoPackLimit", "1")
