@@ -22,6 +22,7 @@ from cli.app import (
     ctx_for,
 )
 from cli.errors import out
+from cli.shared import read_file
 from ledger.errors import UsageError
 
 
@@ -98,7 +99,7 @@ def import_(file: Annotated[Optional[Path], typer.Argument(  # noqa: UP045
     from ledger.actions.sync import import_lines
 
     # Bytes as given: a line that is not UTF-8 is refused with its reason, never a crash.
-    raw = file.read_bytes() if file else sys.stdin.buffer.read()
+    raw = read_file(file, 64 << 20) if file else sys.stdin.buffer.read()
     text = raw.decode("utf-8", "surrogateescape")
     result = import_lines(ctx_for(pick=False), text.splitlines(), push=not no_push)
     for number, reason in result.refused:
@@ -120,7 +121,11 @@ def trust(file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
 
     ctx = ctx_for(now, pick=False)
     path = file or ctx.anchor.signers_file
-    lines = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+    try:
+        text = read_file(path, 1 << 20).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text (allowed_signers lines)") from None
+    lines = tuple(line.strip() for line in text.splitlines()
                   if line.strip() and not line.lstrip().startswith("#"))
     people.trust(ctx, ctx.facts(), lines, reason, push=not no_push)
     out(f"trusted {len(lines)} line(s) from {path.name}")

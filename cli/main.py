@@ -22,7 +22,8 @@ if (len(sys.argv) > 1 and sys.argv[1] in FETCH_FIRST
         and not {"--offline", "--no-push", "-C", "--repo", "--help"} & set(sys.argv)):
     from ledger import early
 
-    early.start(os.getcwd(), os.environ)
+    with contextlib.suppress(OSError):  # no working directory: the command itself says so
+        early.start(os.getcwd(), os.environ)
 
 from cli import fastpath  # noqa: E402
 from cli.errors import EXIT_OK, error_handler, exit_now  # noqa: E402

@@ -262,7 +262,10 @@ def verify_lines(report: Report) -> tuple[list[str], str]:
         old = (f" ({report.superseded} of them from before the ledger had an identity: history, "
                "re-stated by init)" if report.superseded else "")
         return lines, f"all {report.read} events verify{old}"
-    summary = f"{bad} of {report.read} ledger lines do not count; they change nothing"
+    summary = f"{bad} of {report.read} ledger lines do not count; " + (
+        f"{report.rewritten} of them signed: the notes history was rewritten, and the ledger is "
+        "in doubt until it is restored (LEDGER.md §4)" if report.rewritten
+        else "they change nothing")
     if report.removals:
         summary += f"; {len(report.removals)} notes commit(s) removed lines"
     if report.checkpoint:

@@ -154,6 +154,8 @@ def schedule(provider: Annotated[str, typer.Option(
     except ValueError as exc:
         raise UsageError(f"--delay {delay}: {exc}") from None
     daily = cron.daily_utc(rules.schedule, after, year)
+    if not ctx.config.branch:
+        raise UsageError("`branch` lists no branch to deploy from: nothing to schedule")
     from cli.schedule_text import schedule_lines
 
     out("\n".join(schedule_lines(provider, lines, daily, ctx.config.branch[0], year,

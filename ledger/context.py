@@ -180,6 +180,14 @@ class Context:
         """``Reader.load`` (``fetch``: a shallow notes history may be fetched whole)."""
         return self.reader.load(now, tip=tip, full=full, keep=keep, fetch=fetch, beyond=beyond)
 
+    def present(self, loaded: Loaded) -> Loaded:
+        """``loaded``, unless the configuration names a ledger and this clone has none
+        (``IdentityError``)."""
+        if self.anchor.ledger is not None and loaded.tip is None:
+            raise IdentityError(f"this clone has no refs/notes/deploys (ledger "
+                                f"{self.anchor.ledger}): fetch it, or run without --offline")
+        return loaded
+
     def check(self, loaded: Loaded) -> Loaded:
         """``loaded``, if it is the ledger the configuration names and this reader can read all
         of it; otherwise ``IdentityError`` or ``VersionError``."""
@@ -192,12 +200,16 @@ class Context:
             raise IdentityError(f"refs/notes/deploys is ledger {sorted(roots)[0]}, but "
                                 f"{self.config.source} names no ledger: add "
                                 f'`ledger = "{sorted(roots)[0]}"` to it (LEDGER.md §3.4)')
-        if ledger is not None and loaded.tip is None:
-            raise IdentityError(f"this clone has no refs/notes/deploys (ledger {ledger}): "
-                                "fetch it, or run without --offline")
+        self.present(loaded)
         if ledger is not None and loaded.trust is None and loaded.distrust:
             raise IdentityError(f"the ledger's trust is in doubt, so nothing counts: "
                                 f"{loaded.distrust} (LEDGER.md §3.4)")
+        if loaded.rewritten:
+            raise IdentityError(f"the ledger is in doubt, so nothing counts: "
+                                f"{loaded.rewritten[0].describe()}: the notes history was "
+                                "rewritten (restore it: `deploy-ledger sync` in a clone that has "
+                                "it), or a trusted key wrote an impossible clock (remove it with "
+                                "`deploy-ledger trust`) (LEDGER.md §4)")
         if ledger is not None and loaded.trust is None:
             raise IdentityError(f"refs/notes/deploys is not ledger {ledger}: its root trust "
                                 "event (its first commit) is missing or does not verify; "

@@ -83,9 +83,11 @@ class Writer:
             additions.setdefault(event.commit, set()).add(event.line())
         message = f"deploy-ledger: {', '.join(f'{e.type} on {e.commit[:12]}' for e in events)}\n"
         tree = self.store.write_tree(loaded.tip, self._updates(loaded.tip, additions))
-        # Not in a commit that changes the trust: its checkpoint would vouch under the old one.
+        # Not in a commit that changes the trust: its checkpoint would vouch under the old one;
+        # nor on a rewritten history (§4): it would vouch for a state without the lines it lost.
         changes_trust = any(isinstance(e.body, Trust) for e in events)
-        if loaded.since_checkpoint + 1 >= CHECKPOINT_EVERY and not changes_trust:
+        if (loaded.since_checkpoint + 1 >= CHECKPOINT_EVERY and not changes_trust
+                and not loaded.rewritten):
             tree, block = self._checkpoint(loaded, tree, verified, now)
             message += block
         parents = [loaded.tip] if loaded.tip else []

@@ -27,6 +27,7 @@ from .trust import Anchor, TrustState, from_file, resolve
 from .verify import Outcome, Verified, decode, keyed
 
 REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
+SIGNED = ", yet its signature verifies"  # beyond its bound on a notes commit without parents
 REREADS = 4  # reads begun again before older forks, then the whole history: a bound on their cost
 
 
@@ -41,6 +42,7 @@ class Loaded:
     roots: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     newer: list[Problem] = field(default_factory=list)  # verified events of a newer format
+    rewritten: list[Problem] = field(default_factory=list)  # signed, yet beyond their bound (§4)
     removals: list[Removal] = field(default_factory=list)
     missing: dict[str, set[str]] = field(default_factory=dict)  # removed, not back at the tip
     seen: list[Seen] = field(default_factory=list)
@@ -347,8 +349,10 @@ class Reader:
             good = outcome.verified
             too_far = beyond(good.event, item) if good is not None else ""
             if too_far:
-                outcome = Outcome(outcome.event, Check(False, too_far))
-                good = None
+                if not self.store.commit_info(item.commit)[1]:  # no writer wrote it there (§4)
+                    too_far += SIGNED
+                    loaded.rewritten.append(Problem(item.obj, item.number, line.key_id, too_far))
+                outcome, good = Outcome(outcome.event, Check(False, too_far)), None
             seen.append(Seen(outcome.event, outcome.check, item.obj, item.number))
             if good is not None:
                 verified.append(good)
@@ -367,8 +371,7 @@ class Reader:
     def checkpoint_at(self, now: datetime) -> str | None:
         """The notes commit of the checkpoint a usual read of the tip starts from (None: none,
         it reads all)."""
-        head = self.store.tip()
-        base = self._find_checkpoint(head, now) if head else None
+        base = self._find_checkpoint(head, now) if (head := self.store.tip()) else None
         return base.commit if base else None
 
     def recent(self, now: datetime, since: datetime) -> list[Seen]:
@@ -379,8 +382,7 @@ class Reader:
         if usual.tip is None or usual.trust is None:
             return usual.seen
         hide = self.store.git.older_than(usual.tip, since)
-        cut = self.store.cut()
-        if hide is None and len(cut) == 1:
+        if hide is None and len(cut := self.store.cut()) == 1:
             hide = next(iter(cut))  # the shallow boundary: as far as this clone goes
         loaded = Loaded(usual.tip, Targets(), target=self.target)
         try:
@@ -393,8 +395,6 @@ class Reader:
 
     def _find_checkpoint(self, head: str, now: datetime, beyond: int = 0,
                          ) -> checkpoint.Base | None:
-        def in_notes(at: str, event: Event, text: str) -> bool:
-            return text.encode("utf-8") in self._lines.of(at, event.commit)
-
-        return checkpoint.nearest(head, self.store.commit_info, in_notes, self.anchor, now,
+        return checkpoint.nearest(head, self.store.commit_info, lambda at, event, text: (
+            text.encode("utf-8") in self._lines.of(at, event.commit)), self.anchor, now,
                                   beyond=beyond)

@@ -46,8 +46,9 @@ class Store:
     def discover(cls, path: str | os.PathLike[str], env: Mapping[str, str],
                  remote: str = "origin") -> Store:
         """Open the repository containing ``path``; ``env`` is the environment git runs in."""
-        try:
-            found = pygit2.discover_repository(str(path))
+        try:  # GIT_DIR, as git (which we run in this environment) takes it
+            found = (os.path.join(path, env["GIT_DIR"]) if env.get("GIT_DIR")
+                     else pygit2.discover_repository(str(path)))
         except pygit2.GitError:
             found = None
         if not found:
@@ -154,13 +155,12 @@ class Store:
         except (KeyError, ValueError, pygit2.GitError):
             raise RepositoryError(f"commit {commit[:12]} is not in this repository") from None
         stack = [("", tree)]
-        repo = self.repo
         while stack:
             prefix, current = stack.pop()
             for entry in current:
                 name = entry.raw_name.decode("utf-8", "surrogateescape")
                 if entry.filemode == _TREE:
-                    stack.append((prefix + name + "/", repo[entry.id]))
+                    stack.append((prefix + name + "/", self.repo[entry.id]))
                 elif entry.type_str == "blob" or entry.filemode == _GITLINK:
                     yield prefix + name, str(entry.id)
 
@@ -171,12 +171,8 @@ class Store:
         if not pathspecs:
             return list
         collect = self.git.files_matching(commit, pathspecs)
-
-        def files() -> list[tuple[str, str]]:
-            found = collect()  # None when git could not run the query: every file is a candidate
-            return list(self.tree_files(commit)) if found is None else found
-
-        return files
+        # None when git could not run the query: every file is a candidate
+        return lambda: list(self.tree_files(commit)) if (found := collect()) is None else found
 
     def config_all(self, key: str) -> list[str]:
         """Every value of a multi-valued git configuration key."""
@@ -194,9 +190,16 @@ class Store:
     def tip(self, ref: str = NOTES_REF) -> str | None:
         """The commit a notes ref points at, or None when it does not exist."""
         try:
-            return str(self.repo.references[ref].target)
+            target = self.repo.references[ref].resolve().target
         except (KeyError, pygit2.GitError):
             return None
+        found = self.repo.get(target)  # absent: a cut or partial clone, which reads report
+        if found is not None and not isinstance(found, pygit2.Commit):
+            raise RepositoryError(f"{'origin' if ref == self.tracking_ref else 'this clone'}'s "
+                                  f"refs/notes/deploys points at a {found.type_str}, not "
+                                  "a notes commit: put the ledger back from a clone that has it "
+                                  "(`git push --force origin refs/notes/deploys` there)")
+        return str(target)
 
     def _tree(self, commit: str | None) -> Any:
         if commit is None:
@@ -214,7 +217,6 @@ class Store:
         tree = self._tree(commit)
         if tree is None:
             return notes
-        repo = self.repo
         stack = [("", tree)]
         while stack:
             prefix, current = stack.pop()
@@ -222,7 +224,7 @@ class Store:
                 path = prefix + entry.name
                 if entry.filemode == _TREE:
                     if _FAN.match(entry.name) and len(path) < 64:
-                        stack.append((path, repo[entry.id]))
+                        stack.append((path, self.repo[entry.id]))
                 elif _OBJECT.match(path) and entry.type_str == "blob":
                     notes.setdefault(path, []).append(entry.id)
         return notes
@@ -297,10 +299,9 @@ class Store:
 
     def merge_base(self, a: str, b: str) -> str | None:
         try:
-            base = self.repo.merge_base(a, b)
+            return str(base) if (base := self.repo.merge_base(a, b)) else None
         except (KeyError, pygit2.GitError):  # a parent beyond a shallow clone's history
             return None
-        return str(base) if base else None
 
     def write_tree(self, parent: str | None, updates: dict[str, bytes]) -> str:
         """The notes tree of commit ``parent`` with ``updates`` (object -> new note text) applied,
@@ -359,17 +360,16 @@ class Store:
     def set_ref(self, ref: str, new: str | None) -> None:  # None deletes it; for tracking refs
         if new is not None:
             self.repo.references.create(ref, new, force=True)
-        elif self.tip(ref) is not None:
+        elif self.repo.references.get(ref) is not None:  # whatever it points at
             self.repo.references.delete(ref)
 
     def fetch(self, *, whole: bool = False) -> str | None:
         """Fetch the remote's notes ref into the tracking ref (a clone without a ledger: the newest
         ``NOTES_DEPTH`` commits; ``whole``: all); its tip (None: the remote has none)."""
         fresh = self.tip() is None and self.tip(self.tracking_ref) is None  # (as ``early``)
-        if whole:  # a plain fetch brings all of it, unless this clone's history is cut short
-            depth = FULL_DEPTH if not fresh and self.cut() else None
-        else:
-            depth = NOTES_DEPTH if fresh else None
+        # ``whole``: a plain fetch brings all of it, unless this clone's history is cut short
+        depth = ((FULL_DEPTH if not fresh and self.cut() else None) if whole
+                 else NOTES_DEPTH if fresh else None)
         if not self.git.fetch(self._named_remote(), NOTES_REF, self.tracking_ref, depth):
             self.set_ref(self.tracking_ref, None)
             return None

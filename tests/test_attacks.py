@@ -669,3 +669,79 @@ def test_49_a_trust_change_signed_by_a_key_a_change_beside_added_still_forks(ser
     git(work, "push", "-q", "origin", "refs/notes/fork:refs/notes/deploys")
     decided = verdict(served, *NIGHT, **{KEY_ENV: keys["deploy"].private})
     assert decided.returncode == 1 and "the trust chain forks" in decided.stderr, decided.stderr
+
+
+def _squash(project: Project, without: str = "") -> None:
+    # Someone with push rights replaces the notes history by one commit holding the tip's
+    # notes (without the note on ``without``): what a "shrink the ledger" script does.
+    admin = project.base / "admin"
+    if not admin.exists():
+        git(project.base, "clone", "-q", str(project.origin), str(admin))
+    git(admin, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    if without:
+        git(admin, "notes", "--ref=deploys", "remove", without)
+    squashed = git(admin, "commit-tree", "refs/notes/deploys^{tree}", "-m", "squash").strip()
+    git(admin, "push", "-q", "--force", "origin", f"{squashed}:refs/notes/deploys")
+
+
+def test_50_a_squashed_notes_history_puts_the_ledger_in_doubt(served: Project) -> None:
+    # The squash keeps every line but the build's, so the hold (written after it) has a clock
+    # no history before it allows. Judged "beyond" like a forged clock, the hold stopped
+    # counting and a fresh clone said deploy-expensive.
+    work = served.work
+    assert served.cli(work, "record", *MONDAY).returncode == 0
+    build = git(work, "rev-parse", "HEAD").strip()
+    served.change("shop/views.py")
+    assert served.cli(work, "hold", "--reason", "incident", *MONDAY).returncode == 0
+    _squash(served, without=build)
+    git(served.origin, "notes", "--ref=deploys", "show", "main")  # plain git: the hold is there
+    fresh = verdict(served, *NIGHT)
+    assert fresh.returncode == 1 and fresh.stdout == "", fresh.stdout
+    assert fresh.stderr.startswith("deploy-ledger: error: the ledger is in doubt, so nothing "
+                                   "counts: note on ")
+    assert "yet its signature verifies: the notes history was rewritten" in fresh.stderr
+    build_clone, travis = served.travis_clone()
+    audit = served.cli(build_clone, "verify", **travis)
+    assert audit.returncode == 1
+    assert audit.stderr.endswith("1 of them signed: the notes history was rewritten, and the "
+                                 "ledger is in doubt until it is restored (LEDGER.md §4)\n")
+    # A clone that has the history merges it back: every line counts again, the hold too.
+    assert served.cli(work, "sync").returncode == 0
+    again = verdict(served, *NIGHT)
+    assert again.returncode == 3 and "held by" in again.stdout, again.stderr
+
+
+def test_51_a_notes_ref_pointing_at_a_tag_stops_readers_with_the_way_back(served: Project,
+                                                                          ) -> None:
+    # An annotated tag (or a tree, a blob) pushed to refs/notes/deploys stopped every reader,
+    # `sync` included, with an internal error (exit 70).
+    tip = notes_tip(served)
+    tag = git(served.origin, "mktag", input=f"object {tip}\ntype commit\ntag t\n"
+                                            "tagger T <t@x> 0 +0000\n\nt\n").strip()
+    git(served.origin, "update-ref", "refs/notes/deploys", tag)
+    way_back = ("refs/notes/deploys points at a tag, not a notes commit: put the ledger back "
+                "from a clone that has it (`git push --force origin refs/notes/deploys` there)")
+    fresh = verdict(served, *NIGHT)
+    assert fresh.returncode == 1 and f"error: origin's {way_back}" in fresh.stderr
+    for command in (["decide", *NIGHT], ["verify"], ["sync"]):
+        done = served.cli(served.work, *command)
+        assert done.returncode == 1 and f"error: origin's {way_back}" in done.stderr, command
+    git(served.work, "update-ref", "refs/notes/deploys", tag)
+    local = served.cli(served.work, "status", "--offline", *NIGHT)
+    assert local.returncode == 1 and f"error: this clone's {way_back}" in local.stderr
+
+
+def test_52_a_trust_change_that_leaves_no_people_key_is_refused(served: Project) -> None:
+    # An empty or truncated allowed_signers file was trusted: every event stopped counting and
+    # no one could sign a hold or a trust change again, short of rewinding the server's ref.
+    work, empty = served.work, served.base / "empty"
+    empty.write_text("# truncated by mistake\n")
+    builds_only = served.base / "builds_only"
+    builds_only.write_text(Keys("ci@x").allowed('namespaces="deploy-ledger.builds"'))
+    for path in (empty, builds_only):
+        refused = served.cli(work, "trust", "--file", str(path), *MONDAY)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr == ("deploy-ledger: error: these lines give no key people rights "
+                                  "now: nobody could change the trust, hold or release again "
+                                  "(LEDGER.md §3.3)\n")
+    assert served.cli(work, "hold", "--reason", "still possible", *MONDAY).returncode == 0

@@ -14,6 +14,7 @@ from helpers import (
     Keys,
     Project,
     clean_env,
+    clone,
     commit_file,
     git,
     make_origin,
@@ -409,3 +410,43 @@ def test_init_shows_what_the_baseline_matched(project: Project) -> None:
         "  index: 1 file(s) (shop/search.py)",
         "if these are not the files of your work kinds, fix [work] in deploy-ledger.toml and run "
         "`deploy-ledger init --baseline HEAD` again: the newer baseline wins"]
+
+
+def test_ordinary_mistakes_are_one_line_errors(baselined: Project, tmp_path: Path) -> None:
+    # Each of these was an internal error (exit 70) or a traceback.
+    work, missing = baselined.work, tmp_path / "no-such-file"
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe\x00")
+    nothing = f"cannot read {missing}: No such file or directory"
+    files = {("trust", "--file", str(missing)): nothing, ("import", str(missing)): nothing,
+             ("trust", "--file", str(tmp_path)): f"cannot read {tmp_path}: Is a directory",
+             ("trust", "--file", str(binary)):
+                 f"{binary} is not UTF-8 text (allowed_signers lines)",
+             ("trust", "--file", "/dev/zero"): "/dev/zero is over 1 MiB"}
+    for args, message in files.items():
+        done = baselined.cli(work, *args, "--no-push")
+        assert (done.returncode, done.stderr) == (2, f"deploy-ledger: error: {message}\n"), args
+    # A clone without the ledger: `log` and `verify` said nothing and exited 0.
+    plain = clone(f"file://{baselined.origin}", tmp_path / "plain")
+    ledger = baselined.ledger
+    for command in ("log", "verify", "status"):
+        done = baselined.cli(plain, command, "--offline")
+        assert (done.returncode, done.stdout) == (1, ""), command
+        assert done.stderr == (f"deploy-ledger: error: this clone has no refs/notes/deploys "
+                               f"(ledger {ledger}): fetch it, or run without --offline\n")
+    # GIT_DIR names the repository, for us as for git (our fetches went there, our reads here).
+    elsewhere = baselined.cli(work, "status", "--offline", GIT_DIR=str(plain / ".git"))
+    assert elsewhere.returncode == 1 and "this clone has no refs/notes/deploys" in elsewhere.stderr
+    # A working directory deleted under the command.
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    shell = f"cd {gone} && rmdir {gone} && exec {PY} -m cli status"
+    deleted = subprocess.run(["sh", "-c", shell], capture_output=True, text=True,
+                             env=dict(baselined.env(), PYTHONPATH=str(ROOT)))  # no "" in it
+    assert (deleted.returncode, deleted.stderr) == (
+        1, "deploy-ledger: error: the current directory no longer exists\n")
+    (work / "deploy-ledger.toml").write_text(
+        "branch = []\n" + (work / "deploy-ledger.toml").read_text())
+    schedule = baselined.cli(work, "schedule", "--provider", "github")
+    assert (schedule.returncode, schedule.stderr) == (
+        2, "deploy-ledger: error: `branch` lists no branch to deploy from: nothing to schedule\n")

@@ -81,13 +81,13 @@ def history(ctx: Context, limit: int | None, *, offline: bool = False,
         # Read from a checkpoint at least ``limit`` notes commits back: when that many lines
         # after it are above its clock, they are the newest, and neither the whole history nor
         # its fetch is needed (LEDGER.md §6.2).
-        usual = ctx.read(now, fetch=not offline, keep=None, beyond=limit)
+        usual = ctx.present(ctx.read(now, fetch=not offline, keep=None, beyond=limit))
         if usual.base_clock is None:  # it read the whole history anyway
             return usual.seen[-limit:], usual.read
         newer = [s for s in usual.seen if s.event and s.event.clock > usual.base_clock]
         if len(newer) >= limit:
             return newer[-limit:], None
-    loaded = ctx.read(now, fetch=not offline, full=True, keep=limit)
+    loaded = ctx.present(ctx.read(now, fetch=not offline, full=True, keep=limit))
     return loaded.seen, loaded.read
 
 
@@ -101,6 +101,7 @@ class Report:
     removals: list[Removal]
     superseded: int = 0
     checkpoint: list[str] = field(default_factory=list)  # where the checkpoint read disagrees
+    rewritten: int = 0  # signed lines beyond their bound: the history was rewritten (§4)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +113,7 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
     if not offline:
         ctx.pull(whole=True)  # at once: not the newest first, then, finding them cut, the rest
     now = ctx.clock()
-    loaded = ctx.read(now, fetch=not offline, full=True)
+    loaded = ctx.present(ctx.read(now, fetch=not offline, full=True))
     # A checkpoint is vouched for by a deploy key: check that it says what the history says.
     # Without one in reach the usual read is this full read: reading it twice says nothing.
     quick = (ctx.read(now, fetch=not offline) if ctx.reader.checkpoint_at(now) is not None
@@ -122,7 +123,7 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
         loaded.targets.state(name), quick.targets.state(name))]
         if quick.trust is not None else [])
     return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
-                  loaded.superseded, audit)
+                  loaded.superseded, audit, len(loaded.rewritten))
 
 
 def events_since(ctx: Context, since: datetime) -> list[Event]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..allowed_signers import AllowedSigners
 from ..ci import CiBuild
 from ..context import Context
 from ..errors import UsageError
-from ..events import Approve, Body, Event, Hold, Release, Require, Trust
+from ..events import PEOPLE, Approve, Body, Event, Hold, Release, Require, Trust
+from ..ids import namespace
 from ..publish import Draft
 from .deploy import check_kinds
 
@@ -47,6 +49,13 @@ def trust(ctx: Context, facts: CiBuild, lines: tuple[str, ...], reason: str, *,
     if not ctx.anchor.ledger:
         raise UsageError("a ledger without identity takes its trust from the allowed_signers "
                          "file: run `deploy-ledger init` first (LEDGER.md §3.4)")
+    signers = AllowedSigners.parse("".join(f"{line}\n" for line in lines), "the new trust")
+    if not any(s.permits(namespace(PEOPLE)) and not s.cert_authority and s.valid_at(ctx.clock())
+               for s in signers.signers):
+        # No one could sign a trust change, a hold or a release again: the ledger would be
+        # locked for good, short of rewinding it on the server.
+        raise UsageError("these lines give no key people rights now: nobody could change the "
+                         "trust, hold or release again (LEDGER.md §3.3)")
     return _write(ctx, Trust(lines, reason), facts, push)
 
 
