@@ -59,8 +59,10 @@ def total(found: Sequence[Estimate]) -> timedelta:
 
 
 def need(found: Sequence[Estimate], min_quiet: timedelta) -> timedelta:
-    """The quiet time the pending work needs: its total, or ``min_quiet`` with none pending."""
-    return total(found) if found else min_quiet
+    """The quiet time the pending work needs: its total, never less than ``min_quiet`` (a
+    deploy is more than its work's commands: runs that took seconds must not start it a
+    minute before busy time)."""
+    return max(total(found), min_quiet)
 
 
 def informative(found: Sequence[Estimate]) -> bool:

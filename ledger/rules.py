@@ -176,7 +176,7 @@ def _outside_window(facts: CiBuild, rules: Rules, now: datetime,
     left = schedule.quiet_left(now, need)
     if busy:
         reasons.append(f"now is inside busy time until {show(busy[1], schedule.zone)}")
-    elif left < need and estimates:
+    elif left < need and durations.total(estimates) >= schedule.min_quiet:
         reasons.append(f"{needs_text(estimates)}, {span(left)} of quiet time left")
     elif left < need:
         reasons.append(f"only {span(left)} of quiet time left "

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from helpers import trusted
 
 from ledger.ci import CiBuild
+from ledger.durations import estimate
 from ledger.events import Author, Body, Build, Claim, Deployed, Event, Require, new_event
 from ledger.fold import fold
 from ledger.rules import Decision, Pending, Rules, decide, pending_work
@@ -132,3 +133,24 @@ def test_exactly_min_quiet_left_is_enough() -> None:
     assert decision([], MIGRATE, now=ams(2026, 11, 24, 6, 0)).verdict == "deploy-expensive"
     assert decision([], MIGRATE, now=ams(2026, 11, 24, 6, 1)).verdict == "wait"
     assert timedelta(hours=1) == Schedule(AMS, BUSY).min_quiet
+
+
+def test_min_quiet_stays_the_least_quiet_time_whatever_the_runs_say() -> None:
+    # Runs of seconds made the need seconds: expensive work started at 06:59, a minute before
+    # busy time, though `min_quiet` says "starts only if at least this much quiet time is left".
+    quick = (estimate("migrate", [10] * 6, None, timedelta(hours=1)),)
+    rules = Rules(Schedule(AMS, BUSY))
+
+    def at(hour: int, minute: int) -> Decision:
+        return decide(fold(trusted()), facts(), MIGRATE, rules, ams(2026, 11, 24, hour, minute),
+                      behind_live=False, estimates=quick)
+
+    late = at(6, 59)
+    assert (late.verdict, late.reasons) == (
+        "wait", ("only 1m of quiet time left (min_quiet is 1h00m)",))
+    assert at(6, 0).reasons == (
+        "quiet window: expensive work may run now (migrate needs ~0m (p95 of 6 runs))",)
+    long = (estimate("migrate", [7200] * 6, None, timedelta(hours=1)),)
+    assert decide(fold(trusted()), facts(), MIGRATE, rules, ams(2026, 11, 24, 5, 1),
+                  behind_live=False, estimates=long).reasons[0] == (
+        "migrate needs ~2h00m (p95 of 6 runs), 1h59m of quiet time left")
