@@ -24,7 +24,7 @@ from .notes import MAX_NOTE, EventLine, NotAnEvent, classify
 from .signing import Check
 from .store import Store
 from .trust import Anchor, TrustState, from_file, resolve
-from .verify import Outcome, Verified, decode, keyed
+from .verify import Outcome, Verified, decode, is_trust, keyed
 
 REMEMBER_AT = 256  # lines read before verified signatures are remembered (``batch``)
 SIGNED = ", yet its signature verifies"  # beyond its bound on a notes commit without parents
@@ -60,13 +60,6 @@ class Loaded:
     def state(self) -> State:
         """The state of the target this ledger was read for (LEDGER.md §8.5)."""
         return self.targets.state(self.target)
-
-
-def _is_trust(item: Found) -> bool:
-    if b"trust" not in item.raw:  # most lines: no decoding
-        return False
-    event = decode(line) if isinstance(line := classify(item.raw), EventLine) else None
-    return isinstance(event, Event) and isinstance(event.body, Trust)
 
 
 class Reader:
@@ -124,7 +117,7 @@ class Reader:
             loaded.base_clock = base.checkpoint.state.clock
             if not before:
                 loaded.since_checkpoint = base.depth
-        if base is not None and any(_is_trust(item) for item in found):
+        if base is not None and any(is_trust(item.raw) for item in found):
             # A trust event after the checkpoint may fork from before it: the whole notes
             # history decides (trust events are rare, so this is too).
             return self._load(now, head, True, keep)
@@ -382,10 +375,14 @@ class Reader:
         if usual.tip is None or usual.trust is None:
             return usual.seen
         hide = self.store.git.older_than(usual.tip, since)
-        if hide is None and len(cut := self.store.cut()) == 1:
+        cut = self.store.cut()
+        if hide is None and len(cut) == 1:
             hide = next(iter(cut))  # the shallow boundary: as far as this clone goes
         loaded = Loaded(usual.tip, Targets(), target=self.target)
         try:
+            if hide is not None:  # §4's bounds after it start from its highest clock, not 0
+                loaded.targets.clock = (usual.highest if hide in cut
+                                        else self._load(now, hide, False, 0).highest)
             found, _forked = self._collect(loaded, usual.tip, hide)
         except HistoryCut:
             return usual.seen

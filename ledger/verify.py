@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from .errors import FormatError, VersionError
-from .events import DEPLOYS, PEOPLE, Event, decode_payload
-from .notes import EventLine
+from .events import DEPLOYS, PEOPLE, Event, Trust, decode_payload
+from .notes import EventLine, classify
 from .signing import Check
 from .trust import TrustState
 
@@ -62,6 +62,14 @@ def decode(line: EventLine) -> Event | Outcome:
         return Outcome(None, Check(False, f"event of {exc}"), newer=True)
     except FormatError as exc:
         return Outcome(None, Check(False, f"malformed event: {exc}"))
+
+
+def is_trust(raw: bytes) -> bool:
+    """Whether a note line is a trust event (decoded only when it may be one)."""
+    if b"trust" not in raw:  # most lines: no decoding
+        return False
+    event = decode(line) if isinstance(line := classify(raw), EventLine) else None
+    return isinstance(event, Event) and isinstance(event.body, Trust)
 
 
 def check_line(obj: str, line: EventLine, trust: TrustState, ledger: str | None,

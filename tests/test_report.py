@@ -9,13 +9,18 @@ import shutil
 import struct
 import subprocess
 import zlib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pygit2
 import pytest
-from helpers import PY, Project
+from helpers import PY, Project, git
 from test_week_plus import configure
 
 from cli.report import COLOURS
+from ledger.actions.inspect import events_since
+from ledger.context import Context
+from ledger.store import NOTES_REF
 
 
 def browser() -> str:
@@ -132,3 +137,35 @@ def test_a_kind_named_like_a_row_has_its_own_row() -> None:
     pending = re.search(r'<rect class="pending" data-kind="lease" x="[\d.]+" y="([\d.]+)"', page)
     lease = re.search(r'<rect class="lease" x="[\d.]+" y="([\d.]+)"', page)
     assert pending and lease and pending.group(1) != lease.group(1)
+
+
+def _dated(work: Path, start: datetime) -> None:
+    # Our writer stamps notes commits with the real time: date them a day apart, from ``start``.
+    repo = pygit2.Repository(str(work))
+    commits = git(work, "rev-list", "--topo-order", "--reverse", NOTES_REF).split()
+    new: dict[str, pygit2.Oid] = {}
+    for day, commit in enumerate(commits):
+        old = repo[commit]
+        when = pygit2.Signature("deploy-ledger", "deploy-ledger@invalid",
+                                int((start + timedelta(days=day)).timestamp()), 0)
+        new[commit] = repo.create_commit(None, when, when, old.message, old.tree_id,
+                                         [new[str(p)] for p in old.parent_ids])
+    repo.references[NOTES_REF].set_target(new[commits[-1]])
+
+
+def test_the_week_shows_what_was_added_in_it_when_the_ledger_is_older(baselined: Project,
+                                                                      ) -> None:
+    # Lines after the last notes commit before the week were judged from clock 0, as if nothing
+    # came before them: every one was "beyond" its bound, and the week (the report, GitHub's
+    # step summary) showed none of them once the ledger was older than the week.
+    work = baselined.work
+    for day in range(4):
+        assert baselined.cli(work, "record", "--now", f"2026-11-{23 + day}T12:00",
+                             "--no-push").returncode == 0
+    _dated(work, datetime(2026, 11, 20, 12, tzinfo=timezone.utc))  # 6 commits: 20 to 25 Nov
+    ctx = Context(work, env=baselined.env(), now="2026-11-27T12:00")
+    lately = ctx.reader.recent(ctx.clock(), datetime(2026, 11, 23, tzinfo=timezone.utc))
+    assert [(s.event.type if s.event else "", s.check.ok) for s in lately] == [
+        ("build", True)] * 3
+    assert [e.type for e in events_since(ctx, datetime(2026, 11, 23, tzinfo=timezone.utc))] == [
+        "build"] * 3
