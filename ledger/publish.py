@@ -268,6 +268,10 @@ class Writer:
             result = self.store.push(local)
             if result.accepted:
                 return local
+            if "shallow update not allowed" in result.detail:  # no retry can change that
+                raise PushRejected("the remote lacks the notes history under this clone's, "
+                                   "which is shallow: run `deploy-ledger sync` in a clone that "
+                                   "has the whole history (where `git fetch` brings the ledger)")
             last = result.detail
             if not optimistic:
                 self._backoff(attempt)

@@ -8,7 +8,19 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from helpers import KEY_ENV, PY, Keys, Project, git, notes_on_origin, rights_setup, verdict
+from helpers import (
+    KEY_ENV,
+    PY,
+    Keys,
+    Project,
+    git,
+    grow,
+    notes_on_origin,
+    rights_setup,
+    verdict,
+)
+
+from ledger.store import NOTES_DEPTH
 
 MONDAY = ("--now", "2026-11-23T10:10")
 NIGHT = ("--now", "2026-11-23T23:00")
@@ -263,3 +275,24 @@ def test_an_absurd_clock_does_not_count_and_blocks_nothing(served: Project) -> N
     assert served.cli(served.work, "hold", "--reason", "later", *NIGHT).returncode == 0
     verify = served.cli(served.work, "verify")
     assert "clock 9007199254740992 is beyond 3, the most the notes history" in verify.stdout
+
+
+def test_2_a_deleted_ledger_is_restored_from_a_whole_history_not_a_shallow_one(
+        served: Project) -> None:
+    # A CI-like clone holds the newest 64 notes commits only. After the ledger was deleted on
+    # the server, its `sync` (the way back LEDGER.md names) retried twelve times, saying
+    # "shallow update not allowed", and said the events would go out with the next sync.
+    grow(served, served.keys, 70)
+    build, travis = served.travis_clone()
+    assert served.cli(build, "decide", *NIGHT, **travis).returncode == 0
+    notes = git(build, "rev-list", "refs/notes/remotes/origin/deploys").split()
+    assert len(notes) == NOTES_DEPTH and len(notes) < len(
+        git(served.origin, "rev-list", "refs/notes/deploys").split())
+    git(served.origin, "update-ref", "-d", "refs/notes/deploys")
+    shallow = served.cli(build, "sync", **travis)
+    assert (shallow.returncode, shallow.stderr) == (1, (
+        "deploy-ledger: error: the remote lacks the notes history under this clone's, which is "
+        "shallow: run `deploy-ledger sync` in a clone that has the whole history (where `git "
+        "fetch` brings the ledger)\n"))
+    assert served.cli(served.work, "sync").returncode == 0
+    assert verdict(served, *NIGHT).stdout.startswith("deploy-expensive")
