@@ -61,7 +61,7 @@ def load(where: Path) -> Snapshot | None:
     """The snapshot at ``where``, or None (absent, another version, unreadable)."""
     try:
         data = json.loads(where.read_text("utf-8"))
-        if data.pop("version") != VERSION:
+        if data.pop("version") != VERSION or not isinstance(data["tip"], str):
             return None
         return Snapshot(
             data["tip"], [str(line) for line in data["lines"]], int(data["clock"]),

@@ -68,6 +68,9 @@ def test_a_snapshot_that_does_not_fit_is_not_used(baselined: Project) -> None:
     assert verify(project, fresh=False) == clean
     saved.write_text("[" * 100_000 + "]" * 100_000)  # was a RecursionError: exit 70
     assert verify(project, fresh=False) == clean
+    for tip in (7, None, ["a"]):  # each was an internal error (exit 70)
+        saved.write_text(json.dumps(dict(data, tip=tip)))
+        assert verify(project, fresh=False) == clean, tip
 
 
 def test_a_snapshot_is_used_only_at_an_ancestor_and_only_if_its_lines_verify(
