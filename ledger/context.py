@@ -24,6 +24,7 @@ from .errors import (
     IdentityError,
     RemoteError,
     RepositoryError,
+    SigningKeyError,
     UsageError,
     VersionError,
 )
@@ -102,6 +103,11 @@ class Context:
             ssh_key = (self.store.config("user.signingkey")
                        if self.store.config("gpg.format") == "ssh" and self.ci.provider == "local"
                        else None)
+            if (signed and signing.method == "ssh" and not ssh_key and not self.has_key()
+                    and self.ci.provider == "local"):  # a person: say how they sign, too
+                raise SigningKeyError(f"no signing key: ${signing.key_env} is not set, and git "
+                                      "here signs commits with no SSH key (`git config "
+                                      "gpg.format ssh` and `git config user.signingkey …`)")
             signer = (make_signer(signing.method, self.env, signing.key_env, ssh_key)
                       if signed else None)
             self._writer = Writer(self.reader, signer)

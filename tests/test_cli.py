@@ -426,6 +426,12 @@ def test_ordinary_mistakes_are_one_line_errors(baselined: Project, tmp_path: Pat
     for args, message in files.items():
         done = baselined.cli(work, *args, "--no-push")
         assert (done.returncode, done.stderr) == (2, f"deploy-ledger: error: {message}\n"), args
+    # A person without a key is told how people sign, not only which variable is unset.
+    keyless = baselined.cli(work, "hold", "--reason", "x", "--no-push", **{KEY_ENV: ""})
+    assert (keyless.returncode, keyless.stderr) == (1, (
+        "deploy-ledger: error: no signing key: $DEPLOY_LEDGER_KEY is not set, and git here signs "
+        "commits with no SSH key (`git config gpg.format ssh` and `git config user.signingkey "
+        "…`)\n"))
     # A clone without the ledger: `log` and `verify` said nothing and exited 0.
     plain = clone(f"file://{baselined.origin}", tmp_path / "plain")
     ledger = baselined.ledger
