@@ -18,6 +18,7 @@ from cli.app import (
     options,
 )
 from cli.errors import out
+from cli.shared import read_file
 from ledger.errors import UsageError
 
 
@@ -39,7 +40,7 @@ def init(baseline: Annotated[Optional[str], typer.Option(  # noqa: UP045
     env = dict(os.environ)
     label = ""
     if key_file is not None:
-        env["DEPLOY_LEDGER_KEY"] = key_file.read_text(encoding="utf-8")
+        env["DEPLOY_LEDGER_KEY"] = read_file(key_file, 1 << 20).decode("utf-8", "replace")
         label = f"the key in {key_file}"
     done = setup.init_files(Path(options["repo"]), env, label)
     out("\n".join(render.init_lines(done)))

@@ -456,3 +456,27 @@ def test_ordinary_mistakes_are_one_line_errors(baselined: Project, tmp_path: Pat
     schedule = baselined.cli(work, "schedule", "--provider", "github")
     assert (schedule.returncode, schedule.stderr) == (
         2, "deploy-ledger: error: `branch` lists no branch to deploy from: nothing to schedule\n")
+
+
+def test_init_that_recognises_nothing_says_so_and_tries_again_once_there_is_something(
+        tmp_path: Path) -> None:
+    # It wrote a file with no paths and said only "work.migrate.paths is empty"; in a new
+    # repository that file then stuck: init kept it even once a Rails app was committed.
+    _origin, work = make_origin(tmp_path)  # a README only
+    env = dict(clean_env(), HOME=str(tmp_path))
+    first = run_cli(work, "init", "--no-push", env=env)
+    assert (first.returncode, first.stderr) == (1, (
+        "deploy-ledger: error: init recognises no framework in HEAD's tree, so the "
+        "deploy-ledger.toml it wrote lists no files for `migrate`: list the globs of the files "
+        "whose change needs the expensive work (`paths`), then run init again (LEDGER.md §7)\n"))
+    assert (work / "deploy-ledger.toml").exists()
+    commit_file(work, "db/migrate/20261101000000_create_users.rb", "class CreateUsers; end\n")
+    commit_file(work, "Gemfile", 'gem "rails"\n')
+    again = run_cli(work, "init", "--no-push", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "found Rails (db/migrate/20261101000000_create_users.rb)" in again.stdout
+    # A file the user has edited is theirs: init keeps it, whatever it says.
+    (work / "deploy-ledger.toml").write_text((work / "deploy-ledger.toml").read_text()
+                                              .replace('"db/migrate/', '"db/other/'))
+    kept = run_cli(work, "init", "--no-push", env=env)
+    assert "db/other/" in (work / "deploy-ledger.toml").read_text(), kept.stdout

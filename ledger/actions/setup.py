@@ -14,7 +14,7 @@ from .. import stacks as stacks_mod
 from ..allowed_signers import AllowedSigners, signer_line
 from ..ci import CiBuild
 from ..context import Context
-from ..errors import IdentityError, RepositoryError, SigningKeyError
+from ..errors import ConfigError, IdentityError, RepositoryError, SigningKeyError
 from ..events import PEOPLE, Approve, Deployed, Event, Hold, Require, Trust
 from ..fingerprint import matching
 from ..fold import State
@@ -55,12 +55,20 @@ def init_files(path: Path, env: Mapping[str, str], key_label: str = "") -> Initi
     if root is None:
         raise RepositoryError("init needs a repository with a working tree")
     cfg_path = root / config_mod.CONFIG_FILE
-    wrote_config = not cfg_path.exists()
+    # What init writes when it recognises nothing, untouched since, is its own to write again.
+    unchosen = config_mod.render_default({"work": {"migrate": {"paths": []}}})
+    wrote_config = (not cfg_path.exists()
+                    or cfg_path.read_text(encoding="utf-8", errors="replace") == unchosen)
     found: tuple[stacks_mod.Found, ...] = ()
     if wrote_config:
         found = tuple(stacks_mod.detect(_paths(store)))
         tables = stacks_mod.work_tables(list(found)) or {"migrate": {"paths": []}}
         cfg_path.write_text(config_mod.render_default({"work": tables}), encoding="utf-8")
+        if not found:
+            raise ConfigError(f"init recognises no framework in HEAD's tree, so the "
+                              f"{config_mod.CONFIG_FILE} it wrote lists no files for `migrate`: "
+                              "list the globs of the files whose change needs the expensive "
+                              "work (`paths`), then run init again (LEDGER.md §7)")
     cfg = config_mod.load(root)
     signing = cfg.signing
     result = Initialised(config_mod.CONFIG_FILE, wrote_config, signing.allowed_signers, False,
