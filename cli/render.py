@@ -305,10 +305,10 @@ def init_lines(done: Initialised) -> list[str]:
         run = f", run `{stack.run}`" if stack.run else " (no usual command: add `run` if needed)"
         lines.append(f"  found {stack.name} ({found.example}): work kind {stack.kind} = "
                      f"{', '.join(stack.paths)}{run}")
-    if done.wrote_config and not done.stacks:
-        lines.append(f"  found no framework deploy-ledger knows: [work.migrate] in "
-                     f"{done.config_file} has no paths yet; list the globs of your migrations "
-                     "there (every command refuses the file until you do)")
+    if any(found.stack.run for found in done.stacks):
+        lines.append("  each `run` command runs in the deploying CI job, after your deploy "
+                     "script, against the database that job reaches: point it at production "
+                     "(e.g. `heroku run …`), or remove it if your deploy migrates itself")
     if done.method != "ssh":
         lines.append(f"signing method is {done.method}: set the shared secret as the CI secret "
                      f"${done.key_env}")

@@ -475,6 +475,9 @@ def test_init_that_recognises_nothing_says_so_and_tries_again_once_there_is_some
     again = run_cli(work, "init", "--no-push", env=env)
     assert again.returncode == 0, again.stderr
     assert "found Rails (db/migrate/20261101000000_create_users.rb)" in again.stdout
+    assert ("  each `run` command runs in the deploying CI job, after your deploy script, "
+            "against the database that job reaches: point it at production (e.g. `heroku run "
+            "…`), or remove it if your deploy migrates itself\n") in again.stdout
     # A file the user has edited is theirs: init keeps it, whatever it says.
     (work / "deploy-ledger.toml").write_text((work / "deploy-ledger.toml").read_text()
                                               .replace('"db/migrate/', '"db/other/'))
