@@ -15,7 +15,6 @@ from typing import NamedTuple
 NOTE_HEADER = "# deploy-ledger events: one per line (see LEDGER.md)"
 MAX_LINE = 64 * 1024  # bytes, newline excluded
 MAX_NOTE = 64 << 20  # bytes; a larger note is refused by readers (memory), never written
-MAX_WRITTEN_NOTE = 4 << 20  # writers refuse to make a note larger than this
 
 _KEY = re.compile(r"event\.([0-9]{10,})-([0-9a-f]{32})\Z")
 _SIG = re.compile(r'(\{ .*), sig = "([A-Za-z0-9+/=:._-]+)" \}\Z')

@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import NamedTuple
 
 from . import checkpoint, early
-from .errors import PushRejected, RemoteError, SigningKeyError, UsageError
+from .errors import PushRejected, RemoteError, RepositoryError, SigningKeyError, UsageError
 from .events import DEPLOYS, PEOPLE, Author, Body, Event, Trust, new_event
 from .fold import fold_targets
 from .history import Lines, added_clocks, raised
-from .notes import MAX_LINE, MAX_WRITTEN_NOTE, EventLine, classify, render
+from .notes import MAX_LINE, MAX_NOTE, EventLine, classify, render
 from .replay import Loaded, Reader
 from .signing import Signer
 from .store import NOTES_REF, Store
@@ -156,9 +156,7 @@ class Writer:
             if lines <= existing:
                 continue
             text = render(existing | lines).encode("utf-8", "surrogateescape")
-            if len(text) > MAX_WRITTEN_NOTE:
-                raise UsageError(f"the note on {obj[:12]} would grow over "
-                                 f"{MAX_WRITTEN_NOTE >> 20} MiB; not written")
+            _within_limits(obj, len(text))
             updates[obj] = text
         return updates
 
@@ -340,6 +338,15 @@ class Writer:
             last = result.detail
             self._backoff(attempt)
         raise PushRejected(f"the remote refused the ledger {SYNC_ATTEMPTS} times (last: {last})")
+
+
+def _within_limits(obj: str, size: int) -> None:
+    # Only the readers' limit (§2.5): what plain git pushed into a note (junk lines by the
+    # megabyte) never blocks a writer, but past that limit nothing written would count.
+    if size > MAX_NOTE:
+        raise RepositoryError(f"the note on {obj[:12]} would be {size} bytes, over the "
+                              f"{MAX_NOTE >> 20} MiB a reader reads: nothing added to it would "
+                              "count (remove what is not an event from it with plain git)")
 
 
 def _jitter(low: float, high: float) -> float:

@@ -745,3 +745,21 @@ def test_52_a_trust_change_that_leaves_no_people_key_is_refused(served: Project)
                                   "now: nobody could change the trust, hold or release again "
                                   "(LEDGER.md §3.3)\n")
     assert served.cli(work, "hold", "--reason", "still possible", *MONDAY).returncode == 0
+
+
+def test_53_megabytes_of_junk_in_a_note_block_no_writer(served: Project) -> None:
+    # 4.3 MB of lines that are not events, pushed with plain git onto the note of the commit
+    # being built: every writer on that commit refused (exit 2, "would grow over 4 MiB"), for
+    # good, since removing them is a removal the next writer puts back.
+    junk = served.base / "junk"
+    junk.write_text("".join(f"junk {i} {'x' * 62_000}\n" for i in range(70)))
+    work = served.work
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    git(work, "notes", "--ref=deploys", "append", "-F", str(junk), "HEAD")
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    build, travis = served.travis_clone()
+    recorded = served.cli(build, "record", *MONDAY, **travis)
+    assert recorded.returncode == 0, recorded.stderr
+    assert served.cli(work, "hold", "--reason", "incident", *MONDAY).returncode == 0
+    held = verdict(served, *NIGHT)
+    assert held.returncode == 3 and "held by" in held.stdout, held.stderr

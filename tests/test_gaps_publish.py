@@ -28,7 +28,7 @@ from helpers import (
 )
 
 from ledger import publish
-from ledger.errors import PushRejected, RemoteError, SigningKeyError, UsageError
+from ledger.errors import PushRejected, RemoteError, RepositoryError, SigningKeyError, UsageError
 from ledger.events import Author, Hold, Release, new_event
 from ledger.fold import fold
 from ledger.notes import MAX_LINE, render
@@ -83,12 +83,14 @@ def test_a_line_of_exactly_the_limit_is_written_and_one_more_is_refused() -> Non
 def test_note_size_limit_is_inclusive_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
     writer = bare_writer()
     text = render(["y" * (1 << 20)]).encode()
-    monkeypatch.setattr(publish, "MAX_WRITTEN_NOTE", len(text))
+    monkeypatch.setattr(publish, "MAX_NOTE", len(text))
     assert writer._updates(None, {C1: {"y" * (1 << 20)}}) == {C1: text}
-    monkeypatch.setattr(publish, "MAX_WRITTEN_NOTE", 1 << 20)
-    with pytest.raises(UsageError) as info:
+    monkeypatch.setattr(publish, "MAX_NOTE", 1 << 20)
+    with pytest.raises(RepositoryError) as info:
         writer._updates(None, {C1: {"y" * (1 << 20)}})
-    assert str(info.value) == f"the note on {C1[:12]} would grow over 1 MiB; not written"
+    assert str(info.value) == (f"the note on {C1[:12]} would be {len(text)} bytes, over the 1 "
+                               "MiB a reader reads: nothing added to it would count (remove "
+                               "what is not an event from it with plain git)")
 
 
 def test_backoff_is_jittered_from_zero_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
