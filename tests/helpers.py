@@ -131,20 +131,33 @@ class GitDaemon:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-             "--listen=127.0.0.1", f"--port={self.port}", f"--base-path={base}", str(base)],
-            env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _attempt in range(5):  # a port another test process took meanwhile: another one
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
+                 "--listen=127.0.0.1", f"--port={self.port}", f"--base-path={base}", str(base)],
+                env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if self._serving():
+                return
+            self.stop()
+        raise RuntimeError("git daemon did not start")
+
+    def _serving(self) -> bool:
+        # Listening, and ours: a daemon that could not bind exits at once, while another
+        # process's daemon on the same port would answer the connection.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                    pass
             except OSError:
                 time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("git daemon did not start")
+                continue
+            try:
+                self.proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                return True
+        return False
 
     def url(self, name: str) -> str:
         return f"git://127.0.0.1:{self.port}/{name}"
