@@ -763,3 +763,25 @@ def test_53_megabytes_of_junk_in_a_note_block_no_writer(served: Project) -> None
     assert served.cli(work, "hold", "--reason", "incident", *MONDAY).returncode == 0
     held = verdict(served, *NIGHT)
     assert held.returncode == 3 and "held by" in held.stdout, held.stderr
+
+
+def test_50_a_signed_line_copied_onto_a_root_merged_in_stops_no_reader(served: Project) -> None:
+    # Push rights only, a fast-forward push: a notes commit without parents holding a copy of
+    # an old signed line, merged in. Row 50's rule must not turn that into doubt: read from a
+    # checkpoint, that root is the line's only adder (its first is behind the checkpoint), and
+    # a root starts from the checkpoint's clock there (the most it can be); a whole read sees
+    # the line's first adder, which allows it.
+    grow(served, served.keys, 20)
+    work = served.work
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    first = git(work, "rev-list", "--reverse", "refs/notes/deploys").split()[2]
+    obj, line = next((path.replace("/", ""), text) for path in git(
+        work, "diff-tree", "-r", "--no-commit-id", "--name-only", first).split()
+        for text in git(work, "show", f"{first}:{path}").splitlines() if '"build"' in text)
+    git(work, "notes", "--ref=copy", "add", "-m", line, obj)  # a root notes commit
+    git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/copy")
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    decided = verdict(served, *NIGHT)
+    assert decided.returncode == 0 and decided.stdout.startswith("deploy-expensive"), \
+        decided.stderr
+    assert served.cli(work, "verify").returncode == 0
