@@ -310,8 +310,10 @@ class Context:
                 f"cannot tell whether {facts.commit[:12]} is older than the live commit "
                 f"{live[:12]} from {DEEPEN[-1]} commits of history: not deploying it",), None,
                 live)
+        own = (self.config.rules().schedule
+               if situation.policy.source != self.config.source else None)  # merged (§8.1)
         return decide(state, facts, situation.pending, situation.policy.rules, situation.now,
-                      behind_live=behind, estimates=self.estimates(situation))
+                      behind_live=behind, estimates=self.estimates(situation), own=own)
 
     def estimates(self, situation: Situation) -> tuple[Estimate, ...]:
         """How long the pending kinds' work will take (LEDGER.md §8.4)."""

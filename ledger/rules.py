@@ -89,10 +89,11 @@ def pending_work(state: State, fingerprints: dict[str, str]) -> list[Pending]:
 
 def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rules,
            now: datetime, *, behind_live: bool | None,
-           estimates: Sequence[Estimate] = ()) -> Decision:
+           estimates: Sequence[Estimate] = (), own: Schedule | None = None) -> Decision:
     """Apply the decision rules in order (LEDGER.md §8); the first that matches decides.
     ``behind_live``: whether the commit is the live commit or an ancestor of it; None when
-    history cannot tell."""
+    history cannot tell. ``own``: the commit's own schedule, when ``rules`` are the stricter of
+    it and the live commit's (§8.1)."""
     live = state.live.commit if state.live else None
     ops = tuple(p.kind for p in pending)
     need = durations.need(estimates, rules.schedule.min_quiet)
@@ -124,7 +125,7 @@ def decide(state: State, facts: CiBuild, pending: Sequence[Pending], rules: Rule
             f"{show(approval.body.until, rules.schedule.zone)}"])
     # With no durations known, and one kind, the estimate is min_quiet: say it as before.
     told = estimates if durations.informative(estimates) else ()
-    blocked = _outside_window(facts, rules, now, told, need)
+    blocked = _outside_window(facts, rules, now, told, need, own)
     if not blocked:
         fits = f" ({needs_text(told)})" if told else ""
         return verdict(DEPLOY_EXPENSIVE, [f"quiet window: expensive work may run now{fits}"])
@@ -168,14 +169,17 @@ def _stopped(state: State, facts: CiBuild, rules: Rules,
 
 
 def _outside_window(facts: CiBuild, rules: Rules, now: datetime,
-                    estimates: Sequence[Estimate], need: timedelta) -> list[str]:
+                    estimates: Sequence[Estimate], need: timedelta,
+                    own: Schedule | None = None) -> list[str]:
     # Rule 5: every condition for starting expensive work now that does not hold.
     reasons = []
     schedule = rules.schedule
     busy = schedule.busy_at(now)
     left = schedule.quiet_left(now, need)
     if busy:
-        reasons.append(f"now is inside busy time until {show(busy[1], schedule.zone)}")
+        reasons.append(f"now is inside busy time until {show(busy[1], schedule.zone)}" + (
+            " (the live commit's: this commit's own busy time counts once it is live, "
+            "LEDGER.md §8.1)" if own is not None and not own.busy_at(now) else ""))
     elif left < need and durations.total(estimates) >= schedule.min_quiet:
         reasons.append(f"{needs_text(estimates)}, {span(left)} of quiet time left")
     elif left < need:

@@ -154,3 +154,18 @@ def test_min_quiet_stays_the_least_quiet_time_whatever_the_runs_say() -> None:
     assert decide(fold(trusted()), facts(), MIGRATE, rules, ams(2026, 11, 24, 5, 1),
                   behind_live=False, estimates=long).reasons[0] == (
         "migrate needs ~2h00m (p95 of 6 runs), 1h59m of quiet time left")
+
+
+def test_busy_time_from_the_live_commit_alone_says_so() -> None:
+    # A staging target's `busy = []` counts once it is live: until then the wait said only
+    # "inside busy time", which its own configuration has none of.
+    monday = ams(2026, 11, 23, 10)
+    never_busy, busy = Schedule(AMS, ()), Schedule(AMS, BUSY)
+    told = decide(fold(trusted()), facts(), MIGRATE, Rules(busy), monday, behind_live=False,
+                  own=never_busy)
+    assert told.reasons[0] == (
+        "now is inside busy time until Mon 23 Nov 22:00 CET (the live commit's: this commit's "
+        "own busy time counts once it is live, LEDGER.md §8.1)")
+    both = decide(fold(trusted()), facts(), MIGRATE, Rules(busy), monday, behind_live=False,
+                  own=busy)
+    assert both.reasons[0] == "now is inside busy time until Mon 23 Nov 22:00 CET"

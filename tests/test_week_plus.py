@@ -119,3 +119,19 @@ def test_choosing_a_target(project: Project) -> None:
                               "production)\n")
     gitlab = project.cli(build, "status", **dict(travis, CI_ENVIRONMENT_NAME="staging"))
     assert gitlab.returncode == 2  # target_variable is not set: the variable means nothing
+
+
+def test_a_staging_target_not_yet_live_says_whose_busy_time_holds_it(project: Project) -> None:
+    configure(project, "")  # no targets live
+    toml = project.work / "deploy-ledger.toml"
+    toml.write_text(toml.read_text().replace('timezone = "Europe/Amsterdam"\n',
+                                             f'timezone = "Europe/Amsterdam"\n{TARGETS}'))
+    git(project.work, "commit", "-q", "-am", "targets")
+    git(project.work, "push", "-q", "origin", "main")
+    build, travis = project.travis_clone("push")
+    staging = project.cli(build, "decide", "--now", "2026-11-23T10:00", "--target", "staging",
+                          **travis)
+    assert staging.stdout.splitlines()[0] == "wait"
+    assert ("reason:      now is inside busy time until Mon 23 Nov 22:00 CET (the live "
+            "commit's: this commit's own busy time counts once it is live, LEDGER.md §8.1)"
+            ) in staging.stdout, staging.stdout
