@@ -29,6 +29,12 @@ REMOTE_NAME = re.compile(r"[A-Za-z0-9._-]+\Z")  # a remote of the clone, never a
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 
 
+
+def _fetching(remote: str) -> tuple[str, ...]:
+    # No housekeeping; and in a treeless partial clone (--filter=tree:0), trees with the
+    # commits: libgit2 cannot fetch a missing tree later (blobs still come on demand).
+    return (*NO_HOUSEKEEPING, "-c", f"remote.{remote}.partialclonefilter=blob:none")
+
 def redact(text: str) -> str:
     """Hide credentials embedded in URLs (``https://user:token@host``)."""
     return _CREDENTIALS.sub(r"\1***@", text)
@@ -181,7 +187,7 @@ class Git:
         # Offer only notes as common history: the code's commits never are, and a server
         # walks its whole notes history looking for them (0.5 s at 100,000 notes commits).
         # A clone without notes offers none (git warns, and sends no "have").
-        args = ["git", *NO_HOUSEKEEPING, "fetch", "--no-tags", "--no-recurse-submodules",
+        args = ["git", *_fetching(remote), "fetch", "--no-tags", "--no-recurse-submodules",
                 "--quiet", *deep, "--negotiation-tip=refs/notes/*", "--refmap=", remote,
                 f"+{src}:{dst}"]
         try:
@@ -203,7 +209,7 @@ class Git:
         """Fetch ``commits`` and ``depth`` generations of their history (no ref moves)."""
         return self.run("fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
                         f"--depth={depth}", remote, *commits, check=False,
-                        config=NO_HOUSEKEEPING).returncode == 0
+                        config=_fetching(remote)).returncode == 0
 
     def push(self, remote: str, commit: str, dst: str) -> PushResult:
         """Push ``commit`` to ``dst`` without force: a compare-and-swap. A lost race or a declined
