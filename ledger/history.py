@@ -54,6 +54,7 @@ class Found(NamedTuple):
     raw: bytes
     commit: str  # the notes commit that added it
     bound: int = 0  # the highest clock the notes history before it allows (§4)
+    rooted: bool = False  # every notes commit that added it has no parents (a squash, §4)
 
 
 class Lines:
@@ -118,7 +119,7 @@ def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple
     for commit, index in adds:
         added.setdefault(commit, []).append(index)
     highest: dict[str, int] = {}
-    bounds = [-1] * len(found)
+    bounds, rooted = [-1] * len(found), [True] * len(found)
     for commit, parents in reversed(history):  # parents first
         start = max((highest.get(parent, (starts or {}).get(parent, base))
                      for parent in parents), default=base)
@@ -126,11 +127,11 @@ def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple
         bound = start + sum(1 for clock in clocks.values() if clock is not None)
         top = start
         for index, clock in clocks.items():
-            bounds[index] = max(bounds[index], bound)
+            bounds[index], rooted[index] = max(bounds[index], bound), rooted[index] and not parents
             if clock is not None:
                 top = max(top, min(clock, bound))
         highest[commit] = top
-    return ([Found(item.obj, item.number, item.raw, item.commit, bounds[index])
+    return ([Found(item.obj, item.number, item.raw, item.commit, bounds[index], rooted[index])
              for index, item in enumerate(found)], highest[history[0][0]] if history else base)
 
 

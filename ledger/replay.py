@@ -325,8 +325,7 @@ class Reader:
                 now: datetime, seen: list[Seen], genesis: str | None) -> list[Verified]:
         verified = []
         before: dict[str, bool] = {}
-        trust = loaded.trust
-        if trust is None:
+        if (trust := loaded.trust) is None:
             doubt = Outcome(None, Check(False, "the ledger's trust cannot be established"))
             outcomes = [doubt] * len(others)
         else:
@@ -338,11 +337,14 @@ class Reader:
                                          trust, self.anchor.ledger, now, remembered)
             if remembered is not None:
                 remembered.save()
+        # Only an event counting through no line (an SSHSIG's reserved field varies) is rewritten
+        counted = {o.verified.event.id for (item, _l, _e), o in zip(others, outcomes, strict=True)
+                   if o.verified is not None and not beyond(o.verified.event, item)}
         for (item, line, _event), outcome in zip(others, outcomes, strict=True):
             good = outcome.verified
             too_far = beyond(good.event, item) if good is not None else ""
             if too_far:
-                if not self.store.commit_info(item.commit)[1]:  # no writer wrote it there (§4)
+                if item.rooted and good is not None and good.event.id not in counted:  # §4
                     too_far += SIGNED
                     loaded.rewritten.append(Problem(item.obj, item.number, line.key_id, too_far))
                 outcome, good = Outcome(outcome.event, Check(False, too_far)), None
@@ -375,14 +377,14 @@ class Reader:
         if usual.tip is None or usual.trust is None:
             return usual.seen
         hide = self.store.git.older_than(usual.tip, since)
-        cut = self.store.cut()
-        if hide is None and len(cut) == 1:
-            hide = next(iter(cut))  # the shallow boundary: as far as this clone goes
+        if hide is None:  # the notes history's shallow boundary: as far as this clone goes
+            hide = next((c for c in self.store.cut() if self.store.is_ancestor(c, usual.tip)), None)
         loaded = Loaded(usual.tip, Targets(), target=self.target)
+        try:  # §4's bounds after ``hide`` start from its highest clock (unread: the most it can be)
+            loaded.targets.clock = self._load(now, hide, False, 0).highest if hide else 0
+        except HistoryCut:
+            loaded.targets.clock = usual.highest
         try:
-            if hide is not None:  # §4's bounds after it start from its highest clock, not 0
-                loaded.targets.clock = (usual.highest if hide in cut
-                                        else self._load(now, hide, False, 0).highest)
             found, _forked = self._collect(loaded, usual.tip, hide)
         except HistoryCut:
             return usual.seen

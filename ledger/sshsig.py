@@ -91,6 +91,9 @@ def verify(blob: bytes, message: bytes) -> tuple[bytes | None, str, str]:
         key_type, raw = key_reader.string(), key_reader.string()
     except ValueError:
         return None, "", "truncated SSHSIG signature"
+    if any(part.pos != len(part.data) for part in (reader, sig_reader, key_reader)):
+        # As OpenSSH refuses it: else one signature would have many lines' worth of bytes.
+        return None, "", "SSHSIG signature with trailing data"
     if hash_alg not in HASHES:
         return None, namespace, f"unsupported hash {hash_alg[:20]!r}"
     if key_type != b"ssh-ed25519" or sig_type != b"ssh-ed25519" or len(raw) != 32:

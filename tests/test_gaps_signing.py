@@ -80,6 +80,19 @@ def test_truncated_and_foreign_blobs(keys: Keys) -> None:
         None, "", "not an SSHSIG v1 signature")
 
 
+def test_trailing_data_is_refused_as_openssh_refuses_it(keys: Keys) -> None:
+    # It verified: one signature had as many byte-variants as trailing bytes (and a variant on
+    # a notes commit without parents looked like a rewritten history, §4).
+    good = base64.b64decode(signer().sign(PAYLOAD, None).partition(":")[2])
+    assert sshsig.verify(good, PAYLOAD)[2] == ""
+    public = signer().public_blob
+    inner = good[good.rindex(_s(b"ssh-ed25519")):]  # the signature's own blob, last
+    for variant in (good + b"\0", good[:-len(inner) - 4] + _s(inner + b"x"),
+                    good.replace(_s(public), _s(public + b"x"), 1)):
+        assert sshsig.verify(variant, PAYLOAD) == (
+            None, "", "SSHSIG signature with trailing data")
+
+
 def test_only_ed25519_keys_and_signatures(keys: Keys) -> None:
     rsa_typed = _s(b"ssh-rsa") + _s(b"k" * 32)
     assert sshsig.verify(blob(public=rsa_typed), PAYLOAD)[2] == \

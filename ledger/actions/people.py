@@ -14,6 +14,8 @@ from ..ids import namespace
 from ..publish import Draft
 from .deploy import check_kinds
 
+ED25519_BLOB = 51  # string "ssh-ed25519", then string of its 32 bytes
+
 
 def _write(ctx: Context, body: Body, facts: CiBuild, push: bool, target: str = "",
            ) -> list[Event]:
@@ -51,11 +53,12 @@ def trust(ctx: Context, facts: CiBuild, lines: tuple[str, ...], reason: str, *,
                          "file: run `deploy-ledger init` first (LEDGER.md §3.4)")
     signers = AllowedSigners.parse("".join(f"{line}\n" for line in lines), "the new trust")
     if not any(s.permits(namespace(PEOPLE)) and not s.cert_authority and s.valid_at(ctx.clock())
-               for s in signers.signers):
+               and s.key_type == "ssh-ed25519" and len(s.key_blob) == ED25519_BLOB
+               for s in signers.signers):  # a key that can sign here: Ed25519 only (§3.1)
         # No one could sign a trust change, a hold or a release again: the ledger would be
         # locked for good, short of rewinding it on the server.
-        raise UsageError("these lines give no key people rights now: nobody could change the "
-                         "trust, hold or release again (LEDGER.md §3.3)")
+        raise UsageError("these lines give no Ed25519 key people rights now: nobody could "
+                         "change the trust, hold or release again (LEDGER.md §3.3)")
     return _write(ctx, Trust(lines, reason), facts, push)
 
 
