@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from helpers import PY, Project, git
+from helpers import PY, Project, git, grow
 from test_week_plus import configure
 
 from cli.report import COLOURS
@@ -139,15 +139,15 @@ def test_a_kind_named_like_a_row_has_its_own_row() -> None:
     assert pending and lease and pending.group(1) != lease.group(1)
 
 
-def _dated(work: Path, start: datetime) -> None:
-    # Our writer stamps notes commits with the real time: date them a day apart, from ``start``.
+def _dated(work: Path, start: datetime, step: timedelta = timedelta(days=1)) -> None:
+    # Our writer stamps notes commits with the real time: date them ``step`` apart from ``start``.
     repo = pygit2.Repository(str(work))
     commits = git(work, "rev-list", "--topo-order", "--reverse", NOTES_REF).split()
     new: dict[str, pygit2.Oid] = {}
     for day, commit in enumerate(commits):
         old = repo[commit]
         when = pygit2.Signature("deploy-ledger", "deploy-ledger@invalid",
-                                int((start + timedelta(days=day)).timestamp()), 0)
+                                int((start + day * step).timestamp()), 0)
         new[commit] = repo.create_commit(None, when, when, old.message, old.tree_id,
                                          [new[str(p)] for p in old.parent_ids])
     repo.references[NOTES_REF].set_target(new[commits[-1]])
@@ -169,3 +169,24 @@ def test_the_week_shows_what_was_added_in_it_when_the_ledger_is_older(baselined:
         ("build", True)] * 3
     assert [e.type for e in events_since(ctx, datetime(2026, 11, 23, tzinfo=timezone.utc))] == [
         "build"] * 3
+
+
+def test_the_week_in_a_shallow_clone_whose_history_before_it_is_cut(baselined: Project,
+                                                                    tmp_path: Path) -> None:
+    # A CI clone holds the newest notes commits only. With no checkpoint between its shallow
+    # boundary and the week's start, the highest clock there could not be read, and the week
+    # showed nothing; now lines after it are judged from the most that clock can be.
+    work = baselined.work
+    grow(baselined, baselined.keys, 40)
+    start = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    _dated(work, start, timedelta(hours=1))  # 42 notes commits an hour apart: no checkpoint
+    assert baselined.cli(work, "record", "--now", "2026-11-27T12:00", "--no-push").returncode == 0
+    assert "deploy-ledger-checkpoint:" in git(work, "log", "-1", "--format=%B", NOTES_REF)
+    git(work, "push", "-q", "--force", "origin", NOTES_REF)
+    ci = tmp_path / "ci"
+    git(tmp_path, "clone", "-q", baselined.url, str(ci))
+    git(ci, "fetch", "-q", "--depth=15", "origin", f"{NOTES_REF}:{NOTES_REF}")
+    ctx = Context(ci, env=baselined.env(), now="2026-11-28T12:00")
+    since = start + timedelta(hours=35)  # after the boundary, with no checkpoint between
+    shown = events_since(ctx, since)
+    assert [e.type for e in shown] == ["build"] * 7  # 36 to 41 hours, and the last record
