@@ -34,8 +34,8 @@ class Store:
     """A git repository holding a notes ref, and one remote to sync it with."""
 
     def __init__(self, repo: Any, env: Mapping[str, str], remote: str = "origin") -> None:
-        self.repo = repo
-        self.remote = remote
+        self.repo, self.remote = repo, remote
+        env = {**env, "GIT_DIR": repo.path} if env.get("GIT_DIR") else env  # as opened, absolute
         self.git = Git(Path(repo.workdir or repo.path), env, "core.sshCommand" in repo.config)
         self._trees: dict[str, Any] = {}  # commit or tree id -> tree (objects never change)
         self.tracking_ref = f"refs/notes/remotes/{remote}/deploys"

@@ -443,6 +443,10 @@ def test_ordinary_mistakes_are_one_line_errors(baselined: Project, tmp_path: Pat
     # GIT_DIR names the repository, for us as for git (our fetches went there, our reads here).
     elsewhere = baselined.cli(work, "status", "--offline", GIT_DIR=str(plain / ".git"))
     assert elsewhere.returncode == 1 and "this clone has no refs/notes/deploys" in elsewhere.stderr
+    # Relative, from a subdirectory: the git processes we start resolve it as we do.
+    relative = baselined.cli(work / "shop", "record", "--now", "2026-11-23T10:10",
+                             GIT_DIR="../.git")
+    assert relative.returncode == 0, relative.stderr
     # A working directory deleted under the command.
     gone = tmp_path / "gone"
     gone.mkdir()
