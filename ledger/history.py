@@ -54,7 +54,7 @@ class Found(NamedTuple):
     raw: bytes
     commit: str  # the notes commit that added it
     bound: int = 0  # the highest clock the notes history before it allows (§4)
-    rooted: bool = False  # every notes commit that added it has no parents (a squash, §4)
+    rooted: bool = False  # only the one root of the history read added it (a squash? §4)
 
 
 class Lines:
@@ -131,7 +131,9 @@ def bounded(found: list[Found], adds: list[tuple[str, int]], history: list[tuple
             if clock is not None:
                 top = max(top, min(clock, bound))
         highest[commit] = top
-    return ([Found(item.obj, item.number, item.raw, item.commit, bounds[index], rooted[index])
+    single = sum(1 for _commit, parents in history if not parents) == 1  # else merged in
+    return ([Found(item.obj, item.number, item.raw, item.commit, bounds[index],
+                   rooted[index] and single)
              for index, item in enumerate(found)], highest[history[0][0]] if history else base)
 
 

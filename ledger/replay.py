@@ -263,8 +263,8 @@ class Reader:
         if loaded.trust is not None:  # trust events are events: later ones get later clocks
             loaded.targets.clock = max([loaded.targets.clock,
                                         *(e.clock for e in loaded.trust.chain)])
-        root = trusts.get(self.anchor.ledger or "")
-        verified = self._verify(loaded, others, now, seen, root[0].commit if root else None)
+        genesis = root[0].commit if (root := trusts.get(self.anchor.ledger or "")) else None
+        verified = self._verify(loaded, others, now, seen, genesis, base is None)
         loaded.events = (base.checkpoint.events if base else 0) + len(verified) + len(trusts)
         for good in verified:
             loaded.targets.apply(good)
@@ -322,9 +322,9 @@ class Reader:
             seen.append(Seen(event, Check(not reason, reason), item.obj, item.number))
 
     def _verify(self, loaded: Loaded, others: list[tuple[Found, EventLine, Event | Outcome]],
-                now: datetime, seen: list[Seen], genesis: str | None) -> list[Verified]:
-        verified = []
-        before: dict[str, bool] = {}
+                now: datetime, seen: list[Seen], genesis: str | None,
+                whole: bool = False) -> list[Verified]:
+        verified, before = list[Verified](), dict[str, bool]()
         if (trust := loaded.trust) is None:
             doubt = Outcome(None, Check(False, "the ledger's trust cannot be established"))
             outcomes = [doubt] * len(others)
@@ -344,7 +344,7 @@ class Reader:
             good = outcome.verified
             too_far = beyond(good.event, item) if good is not None else ""
             if too_far:
-                if item.rooted and good is not None and good.event.id not in counted:  # §4
+                if whole and item.rooted and good is not None and good.event.id not in counted:
                     too_far += SIGNED
                     loaded.rewritten.append(Problem(item.obj, item.number, line.key_id, too_far))
                 outcome, good = Outcome(outcome.event, Check(False, too_far)), None

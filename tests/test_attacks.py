@@ -20,6 +20,7 @@ from helpers import (
     T0,
     Keys,
     Project,
+    clone,
     forge,
     git,
     grow,
@@ -824,3 +825,30 @@ def test_50_a_byte_variant_of_a_signature_on_a_root_merged_in_stops_no_reader(
     git(work, "push", "-q", "origin", "refs/notes/deploys")
     held = verdict(served, *NIGHT)
     assert held.returncode == 3 and "held by" in held.stdout, held.stderr
+
+
+@pytest.mark.parametrize("history", ["whole", "from-a-checkpoint"])
+def test_50_an_unpublished_signed_line_on_a_root_merged_in_stops_no_reader(served: Project,
+                                                                          history: str) -> None:
+    # Push rights only, a fast-forward push: a signed line found in no notes history (a
+    # deploy's record printed for `import`, a clone's unpushed write) on a notes commit without
+    # parents, merged in. Its event counts through no other line, so row 50's rule put every
+    # reader in doubt, for good (`import` too). A squash leaves one root; this leaves two, and
+    # a read from a checkpoint cannot tell: no doubt either way.
+    if history == "from-a-checkpoint":
+        grow(served, served.keys, 20)
+    other = clone(served.url, served.base / "other")
+    git(other, "fetch", "-q", "origin", "refs/notes/deploys:refs/notes/deploys")
+    for reason in ("one", "two", "three"):  # written, never pushed
+        assert served.cli(other, "hold", "--reason", reason, "--no-push", *MONDAY).returncode == 0
+    head = git(other, "rev-parse", "HEAD").strip()
+    line = max((text for text in git(other, "notes", "--ref=deploys", "show", head).splitlines()
+                if '"hold"' in text), key=lambda text: int(text[6:16]))
+    work = served.work
+    git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
+    git(work, "notes", "--ref=copy", "add", "-m", line, head)  # a root notes commit
+    git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/copy")
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    decided = verdict(served, *NIGHT)
+    assert decided.returncode == 0 and decided.stdout.startswith("deploy-expensive"), \
+        decided.stderr
