@@ -674,6 +674,14 @@ def test_49_a_trust_change_signed_by_a_key_a_change_beside_added_still_forks(ser
     assert decided.returncode == 1 and "the trust chain forks" in decided.stderr, decided.stderr
 
 
+def merge_a_root(work: Path, line: str, obj: str) -> None:
+    """Push rights only, a fast-forward push: ``line`` in the note on ``obj`` of a notes commit
+    without parents, merged into refs/notes/deploys and pushed."""
+    git(work, "notes", "--ref=copy", "add", "-m", line, obj)
+    git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/copy")
+    git(work, "push", "-q", "origin", "refs/notes/deploys")
+
+
 def _squash(project: Project, without: str = "") -> None:
     # Someone with push rights replaces the notes history by one commit holding the tip's
     # notes (without the note on ``without``): what a "shrink the ledger" script does.
@@ -790,9 +798,7 @@ def test_50_a_signed_line_copied_onto_a_root_merged_in_stops_no_reader(served: P
     obj, line = next((path.replace("/", ""), text) for path in git(
         work, "diff-tree", "-r", "--no-commit-id", "--name-only", first).split()
         for text in git(work, "show", f"{first}:{path}").splitlines() if '"build"' in text)
-    git(work, "notes", "--ref=copy", "add", "-m", line, obj)  # a root notes commit
-    git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/copy")
-    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    merge_a_root(work, line, obj)
     decided = verdict(served, *NIGHT)
     assert decided.returncode == 0 and decided.stdout.startswith("deploy-expensive"), \
         decided.stderr
@@ -820,9 +826,7 @@ def test_50_a_byte_variant_of_a_signature_on_a_root_merged_in_stops_no_reader(
     assert blob[at:at + 4] == empty
     variant = blob[:at] + struct.pack(">I", 1) + b"x" + blob[at + 4:]
     copy = f'{start}, sig = "ssh:{base64.b64encode(variant).decode()}" }}'
-    git(work, "notes", "--ref=copy", "add", "-m", copy, head)  # a root notes commit
-    git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/copy")
-    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    merge_a_root(work, copy, head)
     held = verdict(served, *NIGHT)
     assert held.returncode == 3 and "held by" in held.stdout, held.stderr
 
@@ -846,9 +850,7 @@ def test_50_an_unpublished_signed_line_on_a_root_merged_in_stops_no_reader(serve
                 if '"hold"' in text), key=lambda text: int(text[6:16]))
     work = served.work
     git(work, "fetch", "-q", "origin", "+refs/notes/deploys:refs/notes/deploys")
-    git(work, "notes", "--ref=copy", "add", "-m", line, head)  # a root notes commit
-    git(work, "notes", "--ref=deploys", "merge", "-q", "-s", "cat_sort_uniq", "refs/notes/copy")
-    git(work, "push", "-q", "origin", "refs/notes/deploys")
+    merge_a_root(work, line, head)
     decided = verdict(served, *NIGHT)
     assert decided.returncode == 0 and decided.stdout.startswith("deploy-expensive"), \
         decided.stderr
