@@ -31,8 +31,9 @@ from helpers import (
 
 from ledger import readahead, replay
 from ledger.context import Context
-from ledger.events import Approve, Build, Trust
+from ledger.events import Approve, Author, Build, Hold, Trust
 from ledger.fold import differences
+from ledger.publish import CHECKPOINT_EVERY, Draft
 from ledger.replay import Loaded
 
 MONDAY = ("--now", "2026-11-23T10:10")
@@ -719,6 +720,13 @@ def test_50_a_squashed_notes_history_puts_the_ledger_in_doubt(served: Project) -
                                      "the ledger is in doubt until it is restored (LEDGER.md "
                                      "§4)\n"), audit.stderr
     assert list((build_clone / ".git" / "deploy-ledger").glob("full-*.json"))
+    # People still write on it (holds go through), but no checkpoint: one would vouch for a
+    # state without the lost hold, and readers starting from it would no longer see a doubt.
+    writer = Context(build_clone, env=served.env(**travis), now="2026-11-23T10:10").writer()
+    for index in range(CHECKPOINT_EVERY + 1):
+        writer.record([Draft(Hold(f"h{index}"), build, Author(human="ann"))], T0, push=False)
+    assert "deploy-ledger-checkpoint:" not in git(build_clone, "log", "--format=%B",
+                                                  "refs/notes/deploys")
     # A clone that has the history merges it back: every line counts again, the hold too.
     assert served.cli(work, "sync").returncode == 0
     again = verdict(served, *NIGHT)
