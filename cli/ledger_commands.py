@@ -118,11 +118,12 @@ def trust(file: Annotated[Optional[Path], typer.Option(  # noqa: UP045
     """Change who may sign what: a `trust` event (people rights) with the allowed_signers
     lines of the file; it counts from now on, for every reader."""
     from ledger.actions import people
+    from ledger.allowed_signers import MAX_FILE
 
     ctx = ctx_for(now, pick=False)
     path = file or ctx.anchor.signers_file
     try:
-        text = read_file(path, 1 << 20).decode("utf-8")
+        text = read_file(path, MAX_FILE).decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not UTF-8 text (allowed_signers lines)") from None
     lines = tuple(line.strip() for line in text.splitlines()

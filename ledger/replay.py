@@ -42,7 +42,6 @@ class Loaded:
     roots: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
     newer: list[Problem] = field(default_factory=list)  # verified events of a newer format
-    rewritten: list[Problem] = field(default_factory=list)  # signed, yet beyond their bound (§4)
     removals: list[Removal] = field(default_factory=list)
     missing: dict[str, set[str]] = field(default_factory=dict)  # removed, not back at the tip
     seen: list[Seen] = field(default_factory=list)
@@ -57,6 +56,11 @@ class Loaded:
     highest: int = 0  # §4's highest clock at the tip
 
     @property
+    def rewritten(self) -> list[Problem]:
+        """The signed lines only a rewritten notes history explains (§4), a resumed read's too."""
+        return [problem for problem in self.problems if problem.reason.endswith(SIGNED)]
+
+    @property
     def state(self) -> State:
         """The state of the target this ledger was read for (LEDGER.md §8.5)."""
         return self.targets.state(self.target)
@@ -66,9 +70,7 @@ class Reader:
     """Reads (and verifies) the ledger of one repository; ``anchor``: where trust comes from."""
 
     def __init__(self, store: Store, anchor: Anchor, target: str = "") -> None:
-        self.store = store
-        self.anchor = anchor
-        self.target = target  # whose state ``Loaded.state`` is
+        self.store, self.anchor, self.target = store, anchor, target  # target: whose state
         self._lines = Lines(store)  # objects never change: shared by every load
         self._position: dict[str, int] = {}  # notes commit -> place in the last walk (tip: 0)
         self._archives: dict[str, bool] = {}  # notes commit -> it is an authorized archive
@@ -345,8 +347,7 @@ class Reader:
             too_far = beyond(good.event, item) if good is not None else ""
             if too_far:
                 if whole and item.rooted and good is not None and good.event.id not in counted:
-                    too_far += SIGNED
-                    loaded.rewritten.append(Problem(item.obj, item.number, line.key_id, too_far))
+                    too_far += SIGNED  # which makes it one of ``loaded.rewritten``
                 outcome, good = Outcome(outcome.event, Check(False, too_far)), None
             seen.append(Seen(outcome.event, outcome.check, item.obj, item.number))
             if good is not None:

@@ -12,7 +12,6 @@ from ..context import Context, Situation
 from ..events import Event
 from ..fold import differences
 from ..history import Problem, Removal, Seen
-from ..replay import SIGNED
 from ..rules import Decision
 
 if TYPE_CHECKING:
@@ -123,10 +122,8 @@ def verify(ctx: Context, *, offline: bool = False) -> Report:
     audit = ([line for name in names for line in differences(
         loaded.targets.state(name), quick.targets.state(name))]
         if quick.trust is not None else [])
-    # Counted from the problems, which a resumed read's snapshot keeps (§3.7), with the rest.
-    rewritten = sum(1 for p in loaded.problems if p.reason.endswith(SIGNED))
     return Report(loaded.read, loaded.problems, loaded.newer, loaded.removals,
-                  loaded.superseded, audit, rewritten)
+                  loaded.superseded, audit, len(loaded.rewritten))
 
 
 def events_since(ctx: Context, since: datetime) -> list[Event]:

@@ -12,9 +12,8 @@ from ..errors import UsageError
 from ..events import PEOPLE, Approve, Body, Event, Hold, Release, Require, Trust
 from ..ids import namespace
 from ..publish import Draft
+from ..sshsig import ed25519_blob
 from .deploy import check_kinds
-
-ED25519_BLOB = 51  # string "ssh-ed25519", then string of its 32 bytes
 
 
 def _write(ctx: Context, body: Body, facts: CiBuild, push: bool, target: str = "",
@@ -53,7 +52,7 @@ def trust(ctx: Context, facts: CiBuild, lines: tuple[str, ...], reason: str, *,
                          "file: run `deploy-ledger init` first (LEDGER.md §3.4)")
     signers = AllowedSigners.parse("".join(f"{line}\n" for line in lines), "the new trust")
     if not any(s.permits(namespace(PEOPLE)) and not s.cert_authority and s.valid_at(ctx.clock())
-               and s.key_type == "ssh-ed25519" and len(s.key_blob) == ED25519_BLOB
+               and s.key_type == "ssh-ed25519" and s.key_blob == ed25519_blob(s.key_blob[-32:])
                for s in signers.signers):  # a key that can sign here: Ed25519 only (§3.1)
         # No one could sign a trust change, a hold or a release again: the ledger would be
         # locked for good, short of rewinding it on the server.
